@@ -1,0 +1,104 @@
+"""The shared scenarios: where they are, and how to compare our figures with them.
+
+Comparison rules are the scenarios README's: decimals within 1e-9 absolute,
+numbers within 1e-9 relative (1e-12 absolute floor), nulls exact, lots by
+transaction_id except under AVCO (totals only), dead letters by count per reason.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SCENARIOS = Path(os.environ.get("FOLIO_SCENARIOS", Path(__file__).resolve().parents[3] / "shared" / "scenarios"))
+DEC_TOL = Decimal("1e-9")
+
+
+def scenario_path(name: str) -> Path:
+    return SCENARIOS / name
+
+
+def load_expected(name: str) -> dict[str, Any]:
+    return json.loads((scenario_path(name) / "expected.json").read_text())
+
+
+def event_lines(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (scenario_path(name) / "events.jsonl").read_text().splitlines() if line]
+
+
+class Mismatches(list):
+    def dec(self, where: str, expected: str | None, actual: Any) -> None:
+        if expected is None or actual is None:
+            if expected is not None or actual is not None:
+                self.append(f"{where}: expected {expected!r}, got {actual!r}")
+            return
+        if abs(Decimal(str(expected)) - Decimal(str(actual))) > DEC_TOL:
+            self.append(f"{where}: expected {expected}, got {actual}")
+
+    def num(self, where: str, expected: float | None, actual: float | None) -> None:
+        if expected is None or actual is None:
+            if expected is not None or actual is not None:
+                self.append(f"{where}: expected {expected!r}, got {actual!r}")
+            return
+        if not math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-12):
+            self.append(f"{where}: expected {expected}, got {actual}")
+
+
+def compare_positions(m: Mismatches, pid: str, method: str, expected: dict, actual: dict[str, dict]) -> None:
+    """`actual`: security_id → {quantity, cost_local, cost_base, avg_cost_local,
+    realized_local, realized_base, lots: [{transaction_id, open_date, quantity, cost_local, cost_base}]}."""
+    if set(expected) != set(actual):
+        m.append(f"{pid} positions: expected {sorted(expected)}, got {sorted(actual)}")
+    for sid, exp in expected.items():
+        got = actual.get(sid)
+        if got is None:
+            continue
+        for f in ("quantity", "cost_local", "cost_base", "avg_cost_local", "realized_local", "realized_base"):
+            m.dec(f"{pid}/{sid}.{f}", exp[f], got.get(f))
+        if method == "AVCO":
+            continue
+        exp_lots = {lot["transaction_id"]: lot for lot in exp["lots"]}
+        got_lots = {lot["transaction_id"]: lot for lot in got["lots"]}
+        if set(exp_lots) != set(got_lots):
+            m.append(f"{pid}/{sid} lots: expected {sorted(exp_lots)}, got {sorted(got_lots)}")
+            continue
+        for tid, lot in exp_lots.items():
+            if lot["open_date"] != str(got_lots[tid]["open_date"]):
+                m.append(f"{pid}/{sid}/{tid}.open_date: {lot['open_date']} vs {got_lots[tid]['open_date']}")
+            for f in ("quantity", "cost_local", "cost_base"):
+                m.dec(f"{pid}/{sid}/{tid}.{f}", lot[f], got_lots[tid][f])
+
+
+def compare_cash(m: Mismatches, pid: str, expected: dict[str, str], actual: dict[str, Any]) -> None:
+    if set(expected) != set(actual):
+        m.append(f"{pid} cash currencies: expected {sorted(expected)}, got {sorted(actual)}")
+    for ccy, amount in expected.items():
+        m.dec(f"{pid} cash {ccy}", amount, actual.get(ccy))
+
+
+def compare_transactions(m: Mismatches, pid: str, expected: dict[str, dict], actual: dict[str, dict]) -> None:
+    """`actual`: transaction_id → {version, realized_local, realized_base, cash: {ccy: amount}} (effective only)."""
+    if set(expected) != set(actual):
+        missing, extra = set(expected) - set(actual), set(actual) - set(expected)
+        m.append(f"{pid} transactions: missing {sorted(missing)[:10]}, extra {sorted(extra)[:10]}")
+    for tid, exp in expected.items():
+        got = actual.get(tid)
+        if got is None:
+            continue
+        if exp["version"] != got["version"]:
+            m.append(f"{pid}/{tid}.version: expected {exp['version']}, got {got['version']}")
+        m.dec(f"{pid}/{tid}.realized_local", exp["realized_local"], got["realized_local"])
+        m.dec(f"{pid}/{tid}.realized_base", exp["realized_base"], got["realized_base"])
+        got_cash = {c: a for c, a in got["cash"].items() if Decimal(str(a)) != 0}
+        if set(exp["cash"]) != set(got_cash):
+            m.append(f"{pid}/{tid}.cash: expected {exp['cash']}, got {got_cash}")
+        for c, a in exp["cash"].items():
+            m.dec(f"{pid}/{tid}.cash.{c}", a, got_cash.get(c))
+
+
+def compare_dead_letters(m: Mismatches, expected: dict, by_reason: dict[str, int]) -> None:
+    if expected["by_reason"] != by_reason:
+        m.append(f"dead letters: expected {expected['by_reason']}, got {by_reason}")
