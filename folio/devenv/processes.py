@@ -1,0 +1,84 @@
+"""Folio's own processes (positions worker, sink, API) as supervised children.
+
+Used by `folio up` and by the integration tests, so both run exactly the same
+commands. Each child logs to `<data_dir>/logs/<name>.log`.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ProcessSpec:
+    name: str
+    argv: list[str]
+
+
+def worker_spec(web_port: int, log_level: str = "info") -> ProcessSpec:
+    # folio.devenv.worker = the faust CLI plus the tansu high-watermark fix.
+    return ProcessSpec("positions", [sys.executable, "-m", "folio.devenv.worker", "-A", "streams.positions",
+                                     "worker", "-l", log_level, "--web-port", str(web_port),
+                                     "--web-host", "127.0.0.1"])
+
+
+def sink_spec() -> ProcessSpec:
+    return ProcessSpec("sink", [sys.executable, "-m", "sink"])
+
+
+def api_spec(port: int) -> ProcessSpec:
+    return ProcessSpec("api", [sys.executable, "-m", "uvicorn", "api.main:api", "--host", "127.0.0.1",
+                               "--port", str(port), "--log-level", "warning"])
+
+
+@dataclass
+class Supervisor:
+    """Starts, kills and restarts named child processes with one environment."""
+
+    log_dir: Path
+    env: dict[str, str]
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+    specs: dict[str, ProcessSpec] = field(default_factory=dict)
+
+    def start(self, spec: ProcessSpec) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{spec.name}.log", "ab")
+        child = subprocess.Popen(spec.argv, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        log.close()
+        self.children[spec.name] = child
+        self.specs[spec.name] = spec
+        return child
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        child = self.children.get(name)
+        if child is not None and child.poll() is None:
+            os.killpg(child.pid, sig)
+            child.wait(timeout=60)
+
+    def restart(self, name: str) -> subprocess.Popen:
+        self.kill(name)
+        return self.start(self.specs[name])
+
+    def alive(self, name: str) -> bool:
+        child = self.children.get(name)
+        return child is not None and child.poll() is None
+
+    def stop_all(self, timeout: float = 30.0) -> None:
+        # Reverse start order: the API first, the worker last, so nothing reads a stopped part.
+        for name in reversed(list(self.children)):
+            child = self.children[name]
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for name, child in self.children.items():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()

@@ -1,0 +1,154 @@
+"""The whole of Folio on one machine: broker, PostgreSQL, topics, worker, sink, API.
+
+`folio up` runs it; the integration tests start the same stack. The embedded
+broker and database are used unless `KAFKA_BOOTSTRAP` / `DATABASE_URL` point
+elsewhere.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from folio.devenv.broker import TansuBroker, free_port
+from folio.devenv.postgres import LocalPostgres
+from folio.devenv import tansu_highwater
+from folio.devenv.processes import Supervisor, api_spec, sink_spec, worker_spec
+from folio.devenv.progress import wait_for_lag_zero
+from folio.topics import apply_topics, load_topics
+from sink.migrate import migrate
+from sink.runner import REFERENCE_TOPICS, changelog_topics
+
+log = logging.getLogger("folio.stack")
+
+INPUT_TOPICS = ["portfolios", "instruments", "prices", "fx_rates", "transactions"]
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    api_port: int = 8000
+    worker_port: int | None = None
+    kafka_bootstrap: str | None = None
+    database_url: str | None = None
+    broker_port: int | None = None
+    app_id: str = "folio"
+    with_api: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    broker: TansuBroker | None = None
+    postgres: LocalPostgres | None = None
+    supervisor: Supervisor | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or self.broker.bootstrap
+
+    @property
+    def dsn(self) -> str:
+        return self.database_url or self.postgres.dsn
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://127.0.0.1:{self.worker_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def faust_dir(self) -> Path:
+        return self.data_dir / "positions-data"
+
+    async def start(self) -> Stack:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.kafka_bootstrap is None:
+            tansu_highwater.install()  # lag checks read end offsets too
+            self.broker = TansuBroker(self.data_dir / "logs", port=self.broker_port)
+            await asyncio.to_thread(self.broker.start)
+            # This broker keeps topics in memory only: state derived from an
+            # earlier run's topics cannot be resumed against an empty broker.
+            await self._forget_derived_state()
+        if self.database_url is None:
+            self.postgres = LocalPostgres(self.data_dir / "postgres")
+            await asyncio.to_thread(self.postgres.start)
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        for line in await apply_topics(self.bootstrap, load_topics()):
+            log.info("topics: %s", line)
+        self.worker_port = self.worker_port or free_port()
+        env = {
+            "KAFKA_BOOTSTRAP": self.bootstrap,
+            "DATABASE_URL": self.dsn,
+            "FOLIO_DATA_DIR": str(self.data_dir),
+            "FOLIO_APP_ID": self.app_id,
+            "FOLIO_WORKER_WEB_PORT": str(self.worker_port),
+            "FOLIO_WORKER_URL": self.worker_url,
+            "FOLIO_SESSION_TIMEOUT": "10",
+            **self.extra_env,
+        }
+        self.supervisor = Supervisor(self.data_dir / "logs", env)
+        self.supervisor.start(worker_spec(self.worker_port))
+        self.supervisor.start(sink_spec())
+        if self.with_api:
+            self.supervisor.start(api_spec(self.api_port))
+        await self.wait_ready()
+        return self
+
+    async def _forget_derived_state(self) -> None:
+        if self.faust_dir.exists():
+            shutil.rmtree(self.faust_dir)
+        if self.database_url is None and (self.data_dir / "postgres").exists():
+            pg = LocalPostgres(self.data_dir / "postgres")
+            await asyncio.to_thread(pg.start)
+            conn = await asyncpg.connect(pg.dsn)
+            try:
+                await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            finally:
+                await conn.close()
+            self.postgres = pg
+
+    async def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        urls = [f"{self.worker_url}/"] + ([f"{self.api_url}/health/live"] if self.with_api else [])
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for url in urls:
+                while True:
+                    for name in self.supervisor.children:
+                        if not self.supervisor.alive(name):
+                            raise RuntimeError(f"{name} exited; see {self.supervisor.log_dir / (name + '.log')}")
+                    try:
+                        if (await client.get(url)).status_code < 500:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{url} not answering after {timeout}s")
+                    await asyncio.sleep(0.3)
+
+    def lag_groups(self, include_sink: bool = True) -> dict[str, list[str]]:
+        groups = {f"{self.app_id}-positions": ["portfolios", "transactions", "instruments", "prices", "fx_rates"]}
+        if include_sink:
+            groups[f"{self.app_id}-sink"] = [*changelog_topics(self.app_id), *REFERENCE_TOPICS]
+        return groups
+
+    async def wait_idle(self, timeout: float = 300.0, include_sink: bool = True) -> float:
+        """Wait until the worker and the sink have consumed and committed everything."""
+        return await wait_for_lag_zero(self.bootstrap, self.lag_groups(include_sink), timeout=timeout)
+
+    async def stop(self) -> None:
+        if self.supervisor is not None:
+            await asyncio.to_thread(self.supervisor.stop_all)
+        if self.postgres is not None:
+            await asyncio.to_thread(self.postgres.stop)
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.stop)

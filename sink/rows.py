@@ -1,0 +1,107 @@
+"""Changelog and reference records → the rows the sink writes. Pure functions."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+
+def _d(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def portfolio_row(state: dict[str, Any]) -> tuple:
+    d = state["definition"]
+    return (state["portfolio_id"], d["name"], d["base_currency"], d.get("cost_method") or "FIFO",
+            _date(d["open_date"]), d.get("benchmark_id"), orjson.dumps(state["securities"]).decode(),
+            orjson.dumps(state["currencies"]).decode(), state["seq"])
+
+
+def transaction_row(state: dict[str, Any]) -> tuple:
+    f = state["fields"]
+    return (f["portfolio_id"], f["transaction_id"], f["version"], f["status"], f["type"],
+            _date(f["trade_date"]), _date(f.get("settlement_date")), f.get("security_id"),
+            _d(f.get("quantity")), _d(f.get("price")), _d(f.get("amount")), _d(f.get("fees")),
+            f.get("currency"), _d(f.get("fx_rate")), _d(state["fx"]), state["arrival"],
+            Decimal(state["realized_local"]), Decimal(state["realized_base"]),
+            orjson.dumps(state["cash"]).decode(), state["seq"])
+
+
+def cash_row(state: dict[str, Any]) -> tuple:
+    return (state["portfolio_id"], state["currency"], Decimal(state["balance"]), state["movers"], state["seq"])
+
+
+@dataclass
+class PositionChange:
+    """The latest state of one position in a batch, and how much history it rewrote."""
+
+    state: dict[str, Any]
+    first_seq: int
+    history_from: str | None
+    contiguous: bool = True
+
+    def merge(self, newer: dict[str, Any]) -> None:
+        self.contiguous = self.contiguous and newer["seq"] == self.state["seq"] + 1
+        froms = [f for f in (self.history_from, newer["history_from"]) if f is not None]
+        self.history_from = min(froms) if froms else None
+        self.state = newer
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.state["portfolio_id"], self.state["security_id"])
+
+    def position_row(self) -> tuple:
+        s = self.state
+        qty = sum((Decimal(lot[3]) for lot in s["lots"]), Decimal(0))
+        cost_l = sum((Decimal(lot[4]) for lot in s["lots"]), Decimal(0))
+        cost_b = sum((Decimal(lot[5]) for lot in s["lots"]), Decimal(0))
+        return (s["portfolio_id"], s["security_id"], s["currency"], qty, cost_l, cost_b,
+                Decimal(s["realized_local"]), Decimal(s["realized_base"]), s["listed"], s["seq"])
+
+    def lot_rows(self) -> list[tuple]:
+        s = self.state
+        return [(s["portfolio_id"], s["security_id"], t, _date(o), a, Decimal(q), Decimal(cl), Decimal(cb))
+                for t, o, a, q, cl, cb in s["lots"]]
+
+    def history_rows(self, since: str | None) -> list[tuple]:
+        s = self.state
+        return [(s["portfolio_id"], s["security_id"], _date(row[0]), *(Decimal(v) for v in row[1:]))
+                for row in s["history"] if since is None or row[0] >= since]
+
+
+@dataclass
+class Batch:
+    portfolios: dict[str, tuple] = field(default_factory=dict)
+    transactions: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    cash: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    positions: dict[tuple[str, str], PositionChange] = field(default_factory=dict)
+    instruments: dict[str, tuple] = field(default_factory=dict)
+    prices: dict[tuple, tuple] = field(default_factory=dict)
+    fx_rates: dict[tuple, tuple] = field(default_factory=dict)
+    dead_letters: dict[tuple, tuple] = field(default_factory=dict)
+
+    def add_position(self, state: dict[str, Any]) -> None:
+        key = (state["portfolio_id"], state["security_id"])
+        change = self.positions.get(key)
+        if change is None:
+            self.positions[key] = PositionChange(state, state["seq"], state["history_from"])
+        elif state["seq"] > change.state["seq"]:
+            change.merge(state)
+
+    def __len__(self) -> int:
+        return sum(len(getattr(self, n)) for n in self.__dataclass_fields__)
+
+
+def dead_letter_row(value: dict[str, Any]) -> tuple:
+    at = value.get("dead_lettered_at")
+    return (value["source_topic"], value.get("partition") if value.get("partition") is not None else -1,
+            value.get("offset") if value.get("offset") is not None else -1, value.get("key"),
+            value.get("raw_value") or "", value["reason"], value.get("field"), value.get("transaction_id"),
+            value.get("detail") or "", datetime.fromisoformat(at) if at else datetime.now())

@@ -1,0 +1,144 @@
+"""The sink: table changelogs and reference topics → PostgreSQL.
+
+At-least-once: a batch is written in one database transaction and the Kafka
+offsets are committed only after it is in. If PostgreSQL is unavailable the
+batch is retried until it goes in; nothing is skipped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+
+from schemas.decode import Rejection, decode_event
+from sink.migrate import migrate
+from sink.rows import Batch, cash_row, dead_letter_row, portfolio_row, transaction_row
+from sink.writer import write_batch
+
+log = logging.getLogger("folio.sink")
+
+REFERENCE_TOPICS = ("instruments", "prices", "fx_rates", "dead_letters")
+
+
+def changelog_topics(app_id: str) -> dict[str, str]:
+    prefix = f"{app_id}-positions"
+    return {f"{prefix}-{table}-changelog": table for table in ("books", "ledger", "positions", "cash")}
+
+
+def build_batch(records: Iterable[ConsumerRecord], changelogs: dict[str, str]) -> Batch:
+    batch = Batch()
+    for r in records:
+        table = changelogs.get(r.topic)
+        if table is not None:
+            if r.value is None:
+                continue
+            state = orjson.loads(r.value)
+            if table == "positions":
+                batch.add_position(state)
+            elif table == "ledger":
+                f = state["fields"]
+                batch.transactions[(f["portfolio_id"], f["transaction_id"])] = transaction_row(state)
+            elif table == "cash":
+                batch.cash[(state["portfolio_id"], state["currency"])] = cash_row(state)
+            else:
+                batch.portfolios[state["portfolio_id"]] = portfolio_row(state)
+            continue
+        if r.topic == "dead_letters":
+            row = dead_letter_row(orjson.loads(r.value))
+            batch.dead_letters[row[:3]] = row
+            continue
+        key = None if r.key is None else r.key.decode("utf-8", "replace")
+        event = decode_event(r.topic, key, r.value or b"")
+        if isinstance(event, Rejection):
+            continue  # the positions worker dead-letters it
+        if r.topic == "instruments":
+            batch.instruments[event.security_id] = (
+                event.security_id, event.name, event.currency, event.isin, event.asset_class,
+                event.sector, event.country, r.partition, r.offset)
+        elif r.topic == "prices":
+            batch.prices[(event.security_id, event.price_date)] = (
+                event.security_id, event.price_date, event.price, event.currency, r.partition, r.offset)
+        elif r.topic == "fx_rates":
+            batch.fx_rates[(event.from_currency, event.to_currency, event.rate_date)] = (
+                event.from_currency, event.to_currency, event.rate_date, event.rate, r.partition, r.offset)
+    return batch
+
+
+class Sink:
+    def __init__(self, bootstrap: str, dsn: str, app_id: str = "folio", batch_max: int = 5000) -> None:
+        self.bootstrap = bootstrap
+        self.dsn = dsn
+        self.app_id = app_id
+        self.batch_max = batch_max
+        self.changelogs = changelog_topics(app_id)
+        self.rows_written = 0
+        self._conn: asyncpg.Connection | None = None
+
+    async def _connection(self) -> asyncpg.Connection:
+        delay = 0.2
+        while self._conn is None or self._conn.is_closed():
+            try:
+                self._conn = await asyncpg.connect(self.dsn)
+                await migrate(self._conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
+                self._conn = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        return self._conn
+
+    async def _write(self, batch: Batch) -> None:
+        delay = 0.2
+        while True:
+            conn = await self._connection()
+            try:
+                await write_batch(conn, batch)
+                return
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                    asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError) as exc:
+                log.warning("write failed (%s); retrying in %.1fs", exc, delay)
+                await conn.close() if not conn.is_closed() else None
+                self._conn = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _wait_for_topics(self, consumer: AIOKafkaConsumer, topics: list[str]) -> None:
+        while True:
+            existing = await consumer.topics()
+            missing = [t for t in topics if t not in existing]
+            if not missing:
+                return
+            log.info("waiting for topics %s", missing)
+            await asyncio.sleep(1.0)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        await self._connection()
+        topics = [*self.changelogs, *REFERENCE_TOPICS]
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=f"{self.app_id}-sink",
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20,
+        )
+        await consumer.start()
+        try:
+            await self._wait_for_topics(consumer, topics)
+            consumer.subscribe(topics)
+            while stop is None or not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=200, max_records=self.batch_max)
+                if not fetched:
+                    continue
+                records = [r for batch in fetched.values() for r in batch]
+                batch = build_batch(records, self.changelogs)
+                if len(batch):
+                    await self._write(batch)
+                    self.rows_written += len(batch)
+                await consumer.commit()
+        finally:
+            await consumer.stop()
+            if self._conn is not None and not self._conn.is_closed():
+                await self._conn.close()

@@ -1,0 +1,159 @@
+"""Writes one sink batch into PostgreSQL in a single transaction.
+
+Every upsert is guarded by the state's `seq` (changelogs) or the source offset
+(reference topics), so re-delivered records never move a row backwards.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+
+from sink.rows import Batch
+
+UPSERT_PORTFOLIO = """
+INSERT INTO portfolios (portfolio_id, name, base_currency, cost_method, open_date, benchmark_id,
+                        securities, currencies, seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)
+ON CONFLICT (portfolio_id) DO UPDATE SET
+  name = EXCLUDED.name, base_currency = EXCLUDED.base_currency, cost_method = EXCLUDED.cost_method,
+  open_date = EXCLUDED.open_date, benchmark_id = EXCLUDED.benchmark_id,
+  securities = EXCLUDED.securities, currencies = EXCLUDED.currencies, seq = EXCLUDED.seq
+WHERE portfolios.seq < EXCLUDED.seq
+"""
+
+UPSERT_TRANSACTION = """
+INSERT INTO transactions (portfolio_id, transaction_id, version, status, type, trade_date,
+  settlement_date, security_id, quantity, price, amount, fees, currency, fx_rate, fx_applied,
+  arrival, realized_local, realized_base, cash_effect, seq)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19::jsonb,$20)
+ON CONFLICT (portfolio_id, transaction_id) DO UPDATE SET
+  version = EXCLUDED.version, status = EXCLUDED.status, type = EXCLUDED.type,
+  trade_date = EXCLUDED.trade_date, settlement_date = EXCLUDED.settlement_date,
+  security_id = EXCLUDED.security_id, quantity = EXCLUDED.quantity, price = EXCLUDED.price,
+  amount = EXCLUDED.amount, fees = EXCLUDED.fees, currency = EXCLUDED.currency,
+  fx_rate = EXCLUDED.fx_rate, fx_applied = EXCLUDED.fx_applied, arrival = EXCLUDED.arrival,
+  realized_local = EXCLUDED.realized_local, realized_base = EXCLUDED.realized_base,
+  cash_effect = EXCLUDED.cash_effect, seq = EXCLUDED.seq
+WHERE transactions.seq < EXCLUDED.seq
+"""
+
+UPSERT_CASH = """
+INSERT INTO cash_balances (portfolio_id, currency, balance, movers, seq) VALUES ($1,$2,$3,$4,$5)
+ON CONFLICT (portfolio_id, currency) DO UPDATE SET
+  balance = EXCLUDED.balance, movers = EXCLUDED.movers, seq = EXCLUDED.seq
+WHERE cash_balances.seq < EXCLUDED.seq
+"""
+
+UPSERT_POSITION = """
+INSERT INTO positions (portfolio_id, security_id, currency, quantity, cost_local, cost_base,
+                       realized_local, realized_base, listed, seq)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+ON CONFLICT (portfolio_id, security_id) DO UPDATE SET
+  currency = EXCLUDED.currency, quantity = EXCLUDED.quantity, cost_local = EXCLUDED.cost_local,
+  cost_base = EXCLUDED.cost_base, realized_local = EXCLUDED.realized_local,
+  realized_base = EXCLUDED.realized_base, listed = EXCLUDED.listed, seq = EXCLUDED.seq
+WHERE positions.seq < EXCLUDED.seq
+"""
+
+POSITION_SEQS = """
+SELECT p.portfolio_id, p.security_id, p.seq FROM positions p
+JOIN unnest($1::text[], $2::text[]) AS k(portfolio_id, security_id)
+  USING (portfolio_id, security_id)
+"""
+
+UPSERT_INSTRUMENT = """
+INSERT INTO instruments (security_id, name, currency, isin, asset_class, sector, country,
+                         src_partition, src_offset)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+ON CONFLICT (security_id) DO UPDATE SET
+  name = EXCLUDED.name, currency = EXCLUDED.currency, isin = EXCLUDED.isin,
+  asset_class = EXCLUDED.asset_class, sector = EXCLUDED.sector, country = EXCLUDED.country,
+  src_partition = EXCLUDED.src_partition, src_offset = EXCLUDED.src_offset
+WHERE (instruments.src_partition, instruments.src_offset) < (EXCLUDED.src_partition, EXCLUDED.src_offset)
+"""
+
+UPSERT_PRICE = """
+INSERT INTO prices (security_id, price_date, price, currency, src_partition, src_offset)
+VALUES ($1,$2,$3,$4,$5,$6)
+ON CONFLICT (security_id, price_date) DO UPDATE SET
+  price = EXCLUDED.price, currency = EXCLUDED.currency,
+  src_partition = EXCLUDED.src_partition, src_offset = EXCLUDED.src_offset
+WHERE (prices.src_partition, prices.src_offset) < (EXCLUDED.src_partition, EXCLUDED.src_offset)
+"""
+
+UPSERT_FX = """
+INSERT INTO fx_rates (from_currency, to_currency, rate_date, rate, src_partition, src_offset)
+VALUES ($1,$2,$3,$4,$5,$6)
+ON CONFLICT (from_currency, to_currency, rate_date) DO UPDATE SET
+  rate = EXCLUDED.rate, src_partition = EXCLUDED.src_partition, src_offset = EXCLUDED.src_offset
+WHERE (fx_rates.src_partition, fx_rates.src_offset) < (EXCLUDED.src_partition, EXCLUDED.src_offset)
+"""
+
+INSERT_DEAD_LETTER = """
+INSERT INTO dead_letters (source_topic, source_partition, source_offset, key, raw_value, reason,
+                          field, transaction_id, detail, dead_lettered_at)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+ON CONFLICT DO NOTHING
+"""
+
+
+async def write_batch(conn: asyncpg.Connection, batch: Batch) -> None:
+    async with conn.transaction():
+        if batch.portfolios:
+            await conn.executemany(UPSERT_PORTFOLIO, list(batch.portfolios.values()))
+        if batch.transactions:
+            await conn.executemany(UPSERT_TRANSACTION, list(batch.transactions.values()))
+        if batch.cash:
+            await conn.executemany(UPSERT_CASH, list(batch.cash.values()))
+        if batch.positions:
+            await _write_positions(conn, batch)
+        if batch.instruments:
+            await conn.executemany(UPSERT_INSTRUMENT, list(batch.instruments.values()))
+        if batch.prices:
+            await conn.executemany(UPSERT_PRICE, list(batch.prices.values()))
+        if batch.fx_rates:
+            await conn.executemany(UPSERT_FX, list(batch.fx_rates.values()))
+        if batch.dead_letters:
+            await conn.executemany(INSERT_DEAD_LETTER, list(batch.dead_letters.values()))
+
+
+async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> None:
+    keys = list(batch.positions)
+    stored = {(r["portfolio_id"], r["security_id"]): r["seq"] for r in await conn.fetch(
+        POSITION_SEQS, [k[0] for k in keys], [k[1] for k in keys])}
+    changes = [c for c in batch.positions.values() if stored.get(c.key, 0) < c.state["seq"]]
+    if not changes:
+        return
+    # History: when the database holds the state just before this batch's first
+    # record, only the dates from `history_from` on changed; otherwise (a gap,
+    # e.g. compacted changelog) the key's whole history is replaced.
+    partial = [c for c in changes if c.contiguous and stored.get(c.key, 0) == c.first_seq - 1
+               and c.history_from is not None]
+    whole = [c for c in changes if c not in partial]
+    if whole:
+        await conn.execute(
+            "DELETE FROM position_history h USING unnest($1::text[], $2::text[]) AS k(p, s)"
+            " WHERE h.portfolio_id = k.p AND h.security_id = k.s",
+            [c.key[0] for c in whole], [c.key[1] for c in whole])
+    if partial:
+        await conn.execute(
+            "DELETE FROM position_history h USING unnest($1::text[], $2::text[], $3::date[]) AS k(p, s, d)"
+            " WHERE h.portfolio_id = k.p AND h.security_id = k.s AND h.date >= k.d",
+            [c.key[0] for c in partial], [c.key[1] for c in partial],
+            [date.fromisoformat(c.history_from) for c in partial])
+    history = [row for c in whole for row in c.history_rows(None)]
+    history += [row for c in partial for row in c.history_rows(c.history_from)]
+    if history:
+        await conn.copy_records_to_table("position_history", records=history)
+    await conn.execute(
+        "DELETE FROM lots l USING unnest($1::text[], $2::text[]) AS k(p, s)"
+        " WHERE l.portfolio_id = k.p AND l.security_id = k.s",
+        [c.key[0] for c in changes], [c.key[1] for c in changes])
+    lots = [row for c in changes for row in c.lot_rows()]
+    if lots:
+        await conn.copy_records_to_table(
+            "lots", records=lots,
+            columns=["portfolio_id", "security_id", "transaction_id", "open_date", "arrival",
+                     "quantity", "cost_local", "cost_base"])
+    await conn.executemany(UPSERT_POSITION, [c.position_row() for c in changes])
