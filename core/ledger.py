@@ -18,7 +18,7 @@ from core.booking import book
 from core.cash import cash_effect
 from core.lots import Lot
 from core.numbers import ONE, ZERO
-from core.records import CashState, DaySnapshot, PortfolioState, PositionState, TxRecord
+from core.records import CashState, DayRow, PortfolioState, PositionState, TxRecord, day_row
 from core.store import LedgerStore
 from core.transaction import LISTING_TYPES, TxFields
 
@@ -153,16 +153,16 @@ def _move_lots(store: LedgerStore, portfolio: PortfolioState, was: TxRecord | No
             _rebuild(store, portfolio, position, {txid: record}, new.trade_date, arrival)
 
 
-def _snapshot(history: list[DaySnapshot], day: str, lots: list[Lot],
+def _snapshot(history: list[DayRow], day: str, lots: list[Lot],
               realized_local: Decimal, realized_base: Decimal) -> None:
-    snap = DaySnapshot(
+    snap = day_row(
         day,
         sum((lot.quantity for lot in lots), ZERO),
         sum((lot.cost_local for lot in lots), ZERO),
         sum((lot.cost_base for lot in lots), ZERO),
         realized_local, realized_base,
     )
-    if history and history[-1].date == day:
+    if history and history[-1][0] == day:
         history[-1] = snap
     else:
         history.append(snap)
@@ -193,7 +193,7 @@ def _rebuild(store: LedgerStore, portfolio: PortfolioState, position: PositionSt
     """Replay one key's effective transactions from the start of its order."""
     lots: list[Lot] = []
     realized_local = realized_base = ZERO
-    history: list[DaySnapshot] = []
+    history: list[DayRow] = []
     listed = False
     pid = portfolio.portfolio_id
     for day, _, txid in position.entries:

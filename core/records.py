@@ -62,24 +62,15 @@ class TxRecord:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class DaySnapshot:
-    """A position at the end of a day on which it changed."""
+# A position at the end of a day on which it changed, kept in its stored text
+# form ([date, quantity, cost_local, cost_base, realized_local, realized_base])
+# because it is only ever appended to, replaced whole, or handed to the sink.
+DayRow = list[str]
 
-    date: str
-    quantity: Decimal
-    cost_local: Decimal
-    cost_base: Decimal
-    realized_local: Decimal
-    realized_base: Decimal
 
-    def to_list(self) -> list[str]:
-        return [self.date, *(text(v) for v in (self.quantity, self.cost_local, self.cost_base,
-                                                 self.realized_local, self.realized_base))]
-
-    @classmethod
-    def from_list(cls, row: list[str]) -> DaySnapshot:
-        return cls(row[0], *(Decimal(v) for v in row[1:]))
+def day_row(day: str, quantity: Decimal, cost_local: Decimal, cost_base: Decimal,
+            realized_local: Decimal, realized_base: Decimal) -> DayRow:
+    return [day, text(quantity), text(cost_local), text(cost_base), text(realized_local), text(realized_base)]
 
 
 @dataclass(slots=True)
@@ -94,7 +85,7 @@ class PositionState:
     realized_local: Decimal = ZERO
     realized_base: Decimal = ZERO
     listed: bool = False
-    history: list[DaySnapshot] = field(default_factory=list)
+    history: list[DayRow] = field(default_factory=list)
     # The earliest date whose history the last change rewrote.
     history_from: str | None = None
     seq: int = 0
@@ -123,7 +114,7 @@ class PositionState:
             "realized_local": text(self.realized_local),
             "realized_base": text(self.realized_base),
             "listed": self.listed,
-            "history": [s.to_list() for s in self.history],
+            "history": self.history,
             "history_from": self.history_from,
             "seq": self.seq,
             "applied": self.applied,
@@ -140,7 +131,7 @@ class PositionState:
             realized_local=Decimal(d["realized_local"]),
             realized_base=Decimal(d["realized_base"]),
             listed=d["listed"],
-            history=[DaySnapshot.from_list(r) for r in d["history"]],
+            history=d["history"],
             history_from=d["history_from"],
             seq=d["seq"],
             applied=d["applied"],

@@ -128,9 +128,10 @@ async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> None:
     # History: when the database holds the state just before this batch's first
     # record, only the dates from `history_from` on changed; otherwise (a gap,
     # e.g. compacted changelog) the key's whole history is replaced.
-    partial = [c for c in changes if c.contiguous and stored.get(c.key, 0) == c.first_seq - 1
-               and c.history_from is not None]
-    whole = [c for c in changes if c not in partial]
+    partial, whole = [], []
+    for c in changes:
+        extends_stored = c.contiguous and stored.get(c.key, 0) == c.first_seq - 1
+        (partial if extends_stored and c.history_from is not None else whole).append(c)
     if whole:
         await conn.execute(
             "DELETE FROM position_history h USING unnest($1::text[], $2::text[]) AS k(p, s)"

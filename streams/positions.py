@@ -14,6 +14,8 @@ import os
 from collections import defaultdict
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+
 from core.fx import FxBook
 from core.ledger import Duplicate, Rejected, apply_transaction, define_portfolio
 from core.transaction import TxFields
@@ -23,17 +25,17 @@ from schemas.events import FxRate
 from streams.app import make_app
 from streams.codec import compound_key, dumps, loads
 from streams.dead_letters import dead_letter
-from streams.event_context import writing_as
+from streams.changelog import write_changes
 from streams.reference_feed import ReferenceFeed
-from streams.table_store import TableLedgerStore
+from streams.table_store import RocksKeyValue, TableLedgerStore
 
 log = logging.getLogger(__name__)
 
 app = make_app("positions")
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 PARTITIONS = app.conf.topic_partitions
-BATCH_MAX = int(os.environ.get("FOLIO_BATCH_MAX", "2000"))
-BATCH_WITHIN = float(os.environ.get("FOLIO_BATCH_WITHIN", "0.02"))
+BATCH_MAX = int(os.environ.get("FOLIO_BATCH_MAX", "5000"))
+BATCH_WITHIN = float(os.environ.get("FOLIO_BATCH_WITHIN", "0.05"))
 
 ledger_input = app.topic("portfolios", "transactions", **RAW)
 reference_input = app.topic("instruments", "prices", "fx_rates", **RAW)
@@ -50,9 +52,12 @@ ledger = _table("ledger", "each transaction id's version in effect, by portfolio
 positions = _table("positions", "lots, realized P&L and daily history, by portfolio|security")
 cash = _table("cash", "cash balance, by portfolio|currency")
 
+TABLES = {"books": books, "ledger": ledger, "positions": positions, "cash": cash}
+
 fx_book = FxBook()
-fx_ready = asyncio.Event()
+ready = asyncio.Event()
 _fx_feed: ReferenceFeed | None = None
+_changelog_producer: AIOKafkaProducer | None = None
 
 
 def _apply_fx(key: bytes | None, value: bytes | None) -> None:
@@ -62,17 +67,22 @@ def _apply_fx(key: bytes | None, value: bytes | None) -> None:
 
 
 @app.task
-async def follow_fx_rates() -> None:
-    global _fx_feed
-    _fx_feed = ReferenceFeed(load_settings().broker, "fx_rates", _apply_fx)
+async def start_side_services() -> None:
+    """The FX feed (caught up before any transaction is applied) and the changelog producer."""
+    global _fx_feed, _changelog_producer
+    broker = load_settings().broker
+    _changelog_producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=0,
+                                           max_batch_size=1 << 20, max_request_size=8 << 20)
+    await _changelog_producer.start()
+    _fx_feed = ReferenceFeed(broker, "fx_rates", _apply_fx)
     await _fx_feed.start()
-    fx_ready.set()
+    ready.set()
     log.info("fx feed caught up: %d rates", len(fx_book))
 
 
 @app.agent(ledger_input, concurrency=1)
 async def keep_ledger(stream) -> None:
-    await fx_ready.wait()
+    await ready.wait()
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
         letters = await apply_batch(events)
         for letter in letters:
@@ -85,12 +95,17 @@ async def apply_batch(events: list) -> list[dict[str, Any]]:
     for event in events:
         by_partition[event.message.partition].append(event)
     letters = []
-    for group in by_partition.values():
-        letters += await apply_group(group)
+    for partition, group in by_partition.items():
+        letters += await apply_group(partition, group)
     return letters
 
 
-async def apply_group(group: list) -> list[dict[str, Any]]:
+def partition_store(partition: int) -> TableLedgerStore:
+    return TableLedgerStore({name: RocksKeyValue(table.data._db_for_partition(partition))
+                             for name, table in TABLES.items()})
+
+
+async def apply_group(partition: int, group: list) -> list[dict[str, Any]]:
     """Apply one partition's events and write the state back once.
 
     An event whose processing raises is dead-lettered (`processing_error`)
@@ -99,7 +114,7 @@ async def apply_group(group: list) -> list[dict[str, Any]]:
     """
     poisoned: dict[int, dict[str, Any]] = {}
     while True:
-        store = TableLedgerStore(books, ledger, positions, cash)
+        store = partition_store(partition)
         letters = []
         try:
             for event in group:
@@ -115,8 +130,7 @@ async def apply_group(group: list) -> list[dict[str, Any]]:
             poisoned[id(failed)] = dead_letter(m.topic, m.partition, m.offset, m.key, m.value,
                                                "processing_error", None, f"{type(exc).__name__}: {exc}")
     try:
-        with writing_as(group[-1]):
-            store.flush()
+        await write_changes(_changelog_producer, TABLES, partition, store.changes())
     except Exception:
         # take_events acks the batch even when its body raises, which would
         # lose these events: die before that, and be re-delivered on restart.

@@ -1,21 +1,57 @@
-"""The ledger's storage over RocksDB-backed Faust tables, with a write-back cache.
+"""The ledger's storage for one table partition, with a write-back cache.
 
-Records are decoded once per batch and written back once per dirty key, so a
-batch that touches a key many times costs one RocksDB put and one changelog
-record for it.
+Each of the four tables is reached through a `KeyValue`: a RocksDB partition
+database in the worker (`RocksKeyValue`), a dict in tests (`DictKeyValue`).
+Records are decoded once per batch and written back once per dirty key.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from core.records import CashState, PortfolioState, PositionState, TxRecord
 from streams.codec import compound_key, dumps, loads
 
+TABLES = ("books", "ledger", "positions", "cash")
+
+
+class KeyValue(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+    def write(self, items: list[tuple[bytes, bytes]]) -> None: ...
+
+
+class DictKeyValue:
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def write(self, items: list[tuple[bytes, bytes]]) -> None:
+        self.data.update(items)
+
+
+class RocksKeyValue:
+    """One RocksDB database (raw mode, as Faust opens it); writes are one WriteBatch."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.db.get(key)
+
+    def write(self, items: list[tuple[bytes, bytes]]) -> None:
+        from rocksdict import WriteBatch
+
+        batch = WriteBatch(raw_mode=True)
+        for key, value in items:
+            batch.put(key, value)
+        self.db.write(batch)
+
 
 class _CachedTable:
-    def __init__(self, table: Any, decode: Callable[[dict], Any]) -> None:
-        self.table = table
+    def __init__(self, kv: KeyValue, decode: Callable[[dict], Any]) -> None:
+        self.kv = kv
         self.decode = decode
         self.cache: dict[str, Any] = {}
         self.dirty: set[str] = set()
@@ -23,7 +59,7 @@ class _CachedTable:
     def get(self, key: str) -> Any:
         if key in self.cache:
             return self.cache[key]
-        raw = self.table.get(key)
+        raw = self.kv.get(key.encode())
         value = None if raw is None else self.decode(loads(raw))
         self.cache[key] = value
         return value
@@ -32,27 +68,19 @@ class _CachedTable:
         self.cache[key] = value
         self.dirty.add(key)
 
-    def flush(self) -> int:
-        for key in self.dirty:
-            self.table[key] = dumps(self.cache[key].to_dict())
-        written = len(self.dirty)
-        self.dirty.clear()
-        return written
-
-    def reset(self) -> None:
-        self.cache.clear()
-        self.dirty.clear()
+    def encoded_changes(self) -> list[tuple[bytes, bytes]]:
+        return [(key.encode(), dumps(self.cache[key].to_dict())) for key in sorted(self.dirty)]
 
 
 class TableLedgerStore:
-    """LedgerStore over the `books`, `ledger`, `positions` and `cash` tables."""
+    """LedgerStore over one partition of the `books`, `ledger`, `positions` and `cash` tables."""
 
-    def __init__(self, books: Any, ledger: Any, positions: Any, cash: Any) -> None:
-        self._books = _CachedTable(books, PortfolioState.from_dict)
-        self._ledger = _CachedTable(ledger, TxRecord.from_dict)
-        self._positions = _CachedTable(positions, PositionState.from_dict)
-        self._cash = _CachedTable(cash, CashState.from_dict)
-        self._all = (self._books, self._ledger, self._positions, self._cash)
+    def __init__(self, kvs: dict[str, KeyValue]) -> None:
+        self._books = _CachedTable(kvs["books"], PortfolioState.from_dict)
+        self._ledger = _CachedTable(kvs["ledger"], TxRecord.from_dict)
+        self._positions = _CachedTable(kvs["positions"], PositionState.from_dict)
+        self._cash = _CachedTable(kvs["cash"], CashState.from_dict)
+        self._tables = dict(zip(TABLES, (self._books, self._ledger, self._positions, self._cash)))
 
     def get_portfolio(self, portfolio_id):
         return self._books.get(portfolio_id)
@@ -78,10 +106,6 @@ class TableLedgerStore:
     def put_cash(self, state):
         self._cash.put(compound_key(state.portfolio_id, state.currency), state)
 
-    def flush(self) -> int:
-        """Write every dirty record back (inside the source event's context)."""
-        return sum(t.flush() for t in self._all)
-
-    def reset(self) -> None:
-        for t in self._all:
-            t.reset()
+    def changes(self) -> dict[str, list[tuple[bytes, bytes]]]:
+        """Every dirty record, encoded, by table name."""
+        return {name: items for name, table in self._tables.items() if (items := table.encoded_changes())}

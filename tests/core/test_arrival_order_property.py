@@ -81,7 +81,7 @@ def _figures(store: MemoryStore):
     positions = {
         k: (p.listed, [(lot.transaction_id, lot.quantity, lot.cost_local, lot.cost_base) for lot in p.lots],
             p.realized_local, p.realized_base,
-            [(s.date, s.quantity, s.cost_local, s.cost_base, s.realized_local, s.realized_base) for s in p.history])
+            [[Decimal(v) if i else v for i, v in enumerate(row)] for row in p.history])
         for k, p in store.positions.items() if p.listed}
     cash = {k: c.balance for k, c in store.cash.items() if c.movers > 0}
     txs = {k: (r.fields.version, r.fields.status, r.realized_local, r.realized_base, r.cash)

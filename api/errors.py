@@ -1,0 +1,112 @@
+"""API errors and their JSON answers.
+
+422 answers keep FastAPI's shape (`{"detail": [{"loc", "msg", "type"}]}`)
+and add `field`, the parameter or body field at fault, so every invalid
+input is named. Unavailable dependencies (worker, PostgreSQL, broker) answer
+503 with a message saying which.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.message}
+
+
+class NotFound(ApiError):
+    status_code = 404
+
+
+class Unavailable(ApiError):
+    status_code = 503
+    service = "service"
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.message, "service": self.service}
+
+
+class WorkerUnavailable(Unavailable):
+    service = "worker"
+
+
+class DatabaseUnavailable(Unavailable):
+    service = "database"
+
+
+class BrokerUnavailable(Unavailable):
+    service = "broker"
+
+
+class InvalidParameter(ApiError):
+    """A parameter that is well-formed alone but wrong in context (e.g. from > to)."""
+
+    status_code = 422
+
+    def __init__(self, location: str, name: str, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.name = name
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": [{"loc": [self.location, self.name], "field": self.name,
+                            "msg": self.message, "type": "value_error"}]}
+
+
+class IngestRejected(ApiError):
+    """Some items of an ingestion request are invalid: nothing was published."""
+
+    status_code = 422
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(problems)} invalid item(s)")
+        self.problems = problems
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.problems}
+
+
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status_code)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = []
+    for error in exc.errors():
+        loc = list(error.get("loc", ()))
+        named = [part for part in loc[1:] if isinstance(part, str)]
+        errors.append({**error, "field": named[-1] if named else (loc[0] if loc else None)})
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+async def _database_error(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+    if isinstance(exc, sa_exc.DataError):
+        # Validation keeps bad input from reaching PostgreSQL; should some
+        # still get there it is the caller's input, not a server fault.
+        return JSONResponse({"detail": "invalid input", "reason": str(exc.orig)}, status_code=422)
+    if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        log.warning("database error: %s", exc)
+        return JSONResponse(DatabaseUnavailable(f"database unavailable: {exc.orig}").body(), status_code=503)
+    raise exc
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)

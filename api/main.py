@@ -1,0 +1,42 @@
+"""The FastAPI app: `create_app()`; `uvicorn api.main:api` serves the one
+made from the environment (see api.settings for the variables)."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.metrics import Metrics, MetricsMiddleware
+from api.resources import Resources
+from api.routes import api_router
+from api.settings import ApiSettings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    resources: Resources = app.state.resources
+    resources.start()
+    try:
+        yield
+    finally:
+        await resources.aclose()
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Folio",
+        summary="Real-time portfolio positions, lots and cash",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.resources = Resources(settings or ApiSettings.from_env())
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    install_error_handlers(app)
+    app.include_router(api_router)
+    return app
+
+
+api = create_app()

@@ -1,0 +1,188 @@
+"""Response models. Money and quantities are exact decimals written as JSON
+strings (`Money`); returns and weights are JSON numbers."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+
+from api.numbers import decimal_text
+
+Money = Annotated[
+    Decimal,
+    PlainSerializer(decimal_text, return_type=str),
+    WithJsonSchema({"type": "string", "format": "decimal", "examples": ["1234.5600"]}),
+]
+Source = Literal["live", "db"]
+ValuationStatus = Literal["ok", "missing_price", "missing_fx"]
+
+
+class Paginated(BaseModel):
+    total: int
+    limit: int
+    offset: int
+
+
+# --- ingest -----------------------------------------------------------------
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+class IngestProblem(BaseModel):
+    item: int | None
+    field: str | None
+    reason: str
+    message: str
+
+
+class IngestRejection(BaseModel):
+    detail: list[IngestProblem]
+
+
+# --- portfolios -------------------------------------------------------------
+
+class PortfolioOut(BaseModel):
+    portfolio_id: str
+    name: str
+    base_currency: str
+    cost_method: str
+    open_date: date
+    benchmark_id: str | None = None
+
+
+class PortfolioList(Paginated):
+    items: list[PortfolioOut]
+
+
+# --- positions and lots -----------------------------------------------------
+
+class PositionOut(BaseModel):
+    security_id: str
+    quantity: Money
+    cost_local: Money
+    cost_base: Money
+    avg_cost_local: Money | None
+    realized_local: Money
+    realized_base: Money
+    currency: str | None
+    mv_local: Money | None
+    mv_base: Money | None
+    unrealized_local: Money | None
+    unrealized_base: Money | None
+    weight: float | None
+    valuation_status: ValuationStatus
+
+
+class PositionsOut(Paginated):
+    portfolio_id: str
+    as_of: date | None
+    source: Source
+    positions: list[PositionOut]
+
+
+class LotOut(BaseModel):
+    transaction_id: str
+    open_date: date
+    quantity: Money
+    cost_local: Money
+    cost_base: Money
+
+
+class LotsOut(Paginated):
+    portfolio_id: str
+    security_id: str
+    source: Source
+    lots: list[LotOut]
+
+
+class PositionHistoryRow(BaseModel):
+    security_id: str
+    date: date
+    quantity: Money
+    cost_local: Money
+    cost_base: Money
+    realized_local: Money
+    realized_base: Money
+
+
+class PositionHistoryOut(Paginated):
+    portfolio_id: str
+    items: list[PositionHistoryRow]
+
+
+# --- transactions -----------------------------------------------------------
+
+class TransactionOut(BaseModel):
+    transaction_id: str
+    portfolio_id: str
+    version: int
+    status: str
+    type: str | None
+    trade_date: date | None
+    settlement_date: date | None
+    security_id: str | None
+    quantity: Money | None
+    price: Money | None
+    amount: Money | None
+    fees: Money | None
+    currency: str | None
+    fx_rate: Money | None
+    fx_rate_applied: Money | None
+    arrival: int
+    realized_local: Money
+    realized_base: Money
+    cash_effect: dict[str, Money]
+
+
+class TransactionsOut(Paginated):
+    portfolio_id: str
+    items: list[TransactionOut]
+
+
+# --- cash -------------------------------------------------------------------
+
+class CashBalanceOut(BaseModel):
+    currency: str
+    amount: Money
+    amount_base: Money | None
+
+
+class CashOut(Paginated):
+    portfolio_id: str
+    as_of: date | None
+    source: Source
+    balances: list[CashBalanceOut]
+
+
+# --- dead letters -----------------------------------------------------------
+
+class DeadLetterOut(BaseModel):
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    raw_value: str
+    reason: str
+    field: str | None
+    transaction_id: str | None
+    detail: str
+    dead_lettered_at: datetime
+
+
+class DeadLettersOut(Paginated):
+    by_reason: dict[str, int]
+    items: list[DeadLetterOut]
+
+
+# --- health -----------------------------------------------------------------
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str]

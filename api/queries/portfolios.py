@@ -1,0 +1,30 @@
+"""Portfolios, from PostgreSQL `portfolios`."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.queries.rows import Page, Paged
+from api.queries.tables import portfolios
+
+_COLUMNS = (portfolios.c.portfolio_id, portfolios.c.name, portfolios.c.base_currency,
+            portfolios.c.cost_method, portfolios.c.open_date, portfolios.c.benchmark_id)
+
+
+async def list_portfolios(session: AsyncSession, page: Page) -> Paged[dict[str, Any]]:
+    total = await session.scalar(select(func.count()).select_from(portfolios))
+    rows = await session.execute(
+        select(*_COLUMNS).order_by(portfolios.c.portfolio_id).limit(page.limit).offset(page.offset))
+    return Paged(total or 0, [dict(r) for r in rows.mappings()])
+
+
+async def get_portfolio(session: AsyncSession, portfolio_id: str) -> dict[str, Any] | None:
+    row = (await session.execute(select(*_COLUMNS).where(portfolios.c.portfolio_id == portfolio_id))).mappings().first()
+    return None if row is None else dict(row)
+
+
+async def portfolio_exists(session: AsyncSession, portfolio_id: str) -> bool:
+    found = await session.scalar(select(portfolios.c.portfolio_id).where(portfolios.c.portfolio_id == portfolio_id))
+    return found is not None

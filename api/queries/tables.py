@@ -1,0 +1,84 @@
+"""The sink's tables (sink/migrations/*.sql) as SQLAlchemy Core tables: the
+columns the API reads. The sink owns the schema; this only mirrors it."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+
+def _num(name: str, nullable: bool = False) -> Column:
+    return Column(name, Numeric(asdecimal=True), nullable=nullable)
+
+
+portfolios = Table(
+    "portfolios", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("base_currency", Text, nullable=False),
+    Column("cost_method", Text, nullable=False),
+    Column("open_date", Date, nullable=False),
+    Column("benchmark_id", Text),
+)
+
+positions = Table(
+    "positions", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("security_id", Text, primary_key=True),
+    Column("currency", Text),
+    _num("quantity"), _num("cost_local"), _num("cost_base"),
+    _num("realized_local"), _num("realized_base"),
+    Column("listed", Boolean, nullable=False),
+)
+
+lots = Table(
+    "lots", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("security_id", Text, primary_key=True),
+    Column("transaction_id", Text, primary_key=True),
+    Column("open_date", Date, nullable=False),
+    Column("arrival", BigInteger, nullable=False),
+    _num("quantity"), _num("cost_local"), _num("cost_base"),
+)
+
+position_history = Table(
+    "position_history", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("security_id", Text, primary_key=True),
+    Column("date", Date, primary_key=True),
+    _num("quantity"), _num("cost_local"), _num("cost_base"),
+    _num("realized_local"), _num("realized_base"),
+)
+
+transactions = Table(
+    "transactions", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("transaction_id", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("type", Text),
+    Column("trade_date", Date),
+    Column("settlement_date", Date),
+    Column("security_id", Text),
+    _num("quantity", True), _num("price", True), _num("amount", True), _num("fees", True),
+    Column("currency", Text),
+    _num("fx_rate", True), _num("fx_applied", True),
+    Column("arrival", BigInteger, nullable=False),
+    _num("realized_local"), _num("realized_base"),
+    Column("cash_effect", JSONB, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters", metadata,
+    Column("source_topic", Text, primary_key=True),
+    Column("source_partition", Integer, primary_key=True),
+    Column("source_offset", BigInteger, primary_key=True),
+    Column("key", Text),
+    Column("raw_value", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("field", Text),
+    Column("transaction_id", Text),
+    Column("detail", Text, nullable=False),
+    Column("dead_lettered_at", DateTime(timezone=True), nullable=False),
+)

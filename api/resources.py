@@ -1,0 +1,53 @@
+"""What the app holds for its life: the database, the live client and the
+Kafka publisher. Nothing connects until first used (an app that never reads
+PostgreSQL never connects to it); the lifespan starts the publisher and
+closes everything."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from api.db import Database
+from api.live import LiveClient
+from api.publisher import KafkaPublisher
+from api.settings import ApiSettings
+
+
+class Resources:
+    def __init__(self, settings: ApiSettings) -> None:
+        self.settings = settings
+        self.database = Database(settings.database_url, settings.db_timeout)
+        self._live: LiveClient | None = None
+        self._publisher: KafkaPublisher | None = None
+        self._starting: asyncio.Task | None = None
+
+    @property
+    def live(self) -> LiveClient:
+        if self._live is None:
+            self._live = LiveClient(self.settings.worker_url, self.settings.worker_timeout)
+        return self._live
+
+    @property
+    def publisher(self) -> KafkaPublisher:
+        if self._publisher is None:
+            self._publisher = KafkaPublisher(self.settings.kafka_bootstrap, self.settings.broker_timeout)
+        return self._publisher
+
+    def start(self) -> None:
+        """Connect the producer in the background: a broker that is down must not
+        keep the read side from starting (ingestion retries on its first request)."""
+        self._starting = asyncio.create_task(self.publisher.start_quietly(), name="folio-api-producer-start")
+
+    async def aclose(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+            self._starting = None
+        if self._publisher is not None:
+            await self._publisher.stop()
+            self._publisher = None
+        if self._live is not None:
+            await self._live.aclose()
+            self._live = None
+        await self.database.dispose()

@@ -1,0 +1,26 @@
+"""GET /portfolios, GET /portfolios/{id} (PostgreSQL)."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import PageDep, PortfolioId, SessionDep
+from api.errors import NotFound
+from api.models import PortfolioList, PortfolioOut
+from api.queries.portfolios import get_portfolio, list_portfolios
+
+router = APIRouter(prefix="/portfolios", tags=["portfolios"])
+
+
+@router.get("")
+async def read_portfolios(session: SessionDep, page: PageDep) -> PortfolioList:
+    found = await list_portfolios(session, page)
+    return PortfolioList(total=found.total, limit=page.limit, offset=page.offset,
+                         items=[PortfolioOut(**row) for row in found.items])
+
+
+@router.get("/{portfolio_id}", responses={404: {"description": "unknown portfolio"}})
+async def read_portfolio(portfolio_id: PortfolioId, session: SessionDep) -> PortfolioOut:
+    row = await get_portfolio(session, portfolio_id)
+    if row is None:
+        raise NotFound(f"unknown portfolio {portfolio_id!r}")
+    return PortfolioOut(**row)

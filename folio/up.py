@@ -1,0 +1,87 @@
+"""`folio up`: the whole of Folio on this machine, until Ctrl-C."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import tempfile
+from pathlib import Path
+
+from folio.config import load_settings
+from folio.devenv.broker import free_port
+from folio.devenv.stack import Stack
+from folio.produce import produce_file
+
+log = logging.getLogger("folio.up")
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+async def _load_demo(stack: Stack) -> None:
+    from folio.demo import demo_jsonl
+
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        f.write(demo_jsonl())
+    try:
+        await produce_file(stack.bootstrap, f.name, {"portfolios", "instruments", "prices", "fx_rates"})
+        await stack.wait_idle(include_sink=False)
+        await produce_file(stack.bootstrap, f.name, {"transactions"})
+        await stack.wait_idle()
+    finally:
+        os.unlink(f.name)
+
+
+async def _up(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    stack = Stack(
+        Path(args.data_dir).resolve(), api_port=args.port,
+        worker_port=6066 if _port_free(6066) else free_port(),
+        kafka_bootstrap=settings.kafka_bootstrap, database_url=settings.database_url,
+        broker_port=9092 if _port_free(9092) else None, app_id=settings.app_id,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"folio: starting (data in {stack.data_dir}) …", flush=True)
+    await stack.start()
+    try:
+        if args.demo:
+            print("folio: loading the demo book …", flush=True)
+            await _load_demo(stack)
+        print(f"""
+folio is up.
+  API          {stack.api_url}   (docs: {stack.api_url}/docs)
+  portfolios   {stack.api_url}/portfolios
+  positions    {stack.api_url}/portfolios/DEMO-GROWTH/positions
+  transactions {stack.api_url}/portfolios/DEMO-GROWTH/transactions
+  Kafka        {stack.bootstrap}
+  PostgreSQL   {stack.dsn}
+  logs         {stack.data_dir / 'logs'}
+Ctrl-C stops everything.""", flush=True)
+        while not stop.is_set():
+            for name in list(stack.supervisor.children):
+                if not stack.supervisor.alive(name):
+                    log.warning("%s exited; restarting it (see its log)", name)
+                    stack.supervisor.restart(name)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+            except TimeoutError:
+                pass
+    finally:
+        print("\nfolio: stopping …", flush=True)
+        await stack.stop()
+        print("folio: stopped.", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_up(args))
+    return 0

@@ -1,0 +1,84 @@
+"""The development PostgreSQL: embedded, Unix socket only, state kept in its data dir."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import psutil
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from folio.devenv.postgres import LocalPostgres
+
+pytestmark = pytest.mark.integration
+
+
+async def fetch_value(dsn: str, sql: str):
+    connection = await asyncpg.connect(dsn)
+    try:
+        return await connection.fetchval(sql)
+    finally:
+        await connection.close()
+
+
+async def execute(dsn: str, sql: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def test_the_dsn_connects_asyncpg_to_the_folio_database(postgres):
+    assert await fetch_value(postgres.dsn, "SELECT current_database()") == "folio"
+
+
+async def test_the_sqlalchemy_url_connects_an_async_engine_to_the_same_database(postgres):
+    engine = create_async_engine(postgres.sqlalchemy_url())
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT current_database()"))).scalar() == "folio"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_restart_on_the_same_data_dir_keeps_its_tables(tmp_path: Path):
+    data_dir = tmp_path / "pgdata"
+    with LocalPostgres(data_dir) as first:
+        await execute(first.dsn, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)")
+        first_pid = first.pid
+
+    assert not _postmaster_alive(first_pid)
+    with LocalPostgres(data_dir) as second:
+        assert await fetch_value(second.dsn, "SELECT n FROM kept") == 42
+
+
+async def test_a_server_whose_holder_was_killed_is_adopted_and_then_really_stopped(tmp_path: Path):
+    data_dir = tmp_path / "pgdata"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from folio.devenv.postgres import LocalPostgres; "
+         f"print(LocalPostgres({str(data_dir)!r}).start().pid, flush=True); time.sleep(600)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    orphan_pid = int(holder.stdout.readline())
+    holder.kill()  # SIGKILL: no exit hooks run, the server stays up
+    holder.wait()
+    assert _postmaster_alive(orphan_pid)
+
+    adopter = LocalPostgres(data_dir).start()
+    assert adopter.pid == orphan_pid
+    assert await fetch_value(adopter.dsn, "SELECT 1") == 1
+    adopter.stop()
+
+    assert not _postmaster_alive(orphan_pid)
+
+
+def _postmaster_alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

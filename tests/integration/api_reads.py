@@ -1,0 +1,43 @@
+"""Reading a portfolio's figures back through Folio's HTTP API, live or from PostgreSQL."""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+async def positions(client: httpx.AsyncClient, pid: str, as_of: str | None = None) -> dict[str, dict]:
+    params = {"as_of": as_of, "limit": 1000} if as_of else {"limit": 1000}
+    body = (await client.get(f"/portfolios/{pid}/positions", params=params)).raise_for_status().json()
+    result = {}
+    for p in body["positions"]:
+        source = {"source": "db", "limit": 1000} if as_of else {"limit": 1000}
+        lots = (await client.get(f"/portfolios/{pid}/positions/{p['security_id']}/lots", params=source)
+                ).raise_for_status().json()["lots"]
+        result[p["security_id"]] = {**p, "lots": lots}
+    return result
+
+
+async def cash(client: httpx.AsyncClient, pid: str, as_of: str | None = None) -> dict[str, str]:
+    params = {"as_of": as_of, "limit": 1000} if as_of else {"limit": 1000}
+    body = (await client.get(f"/portfolios/{pid}/cash", params=params)).raise_for_status().json()
+    return {b["currency"]: b["amount"] for b in body["balances"]}
+
+
+async def transactions(client: httpx.AsyncClient, pid: str) -> dict[str, dict[str, Any]]:
+    items, offset = [], 0
+    while True:
+        body = (await client.get(f"/portfolios/{pid}/transactions",
+                                 params={"limit": 1000, "offset": offset})).raise_for_status().json()
+        items += body["items"]
+        offset += len(body["items"])
+        if offset >= body["total"] or not body["items"]:
+            break
+    return {t["transaction_id"]: {"version": t["version"], "realized_local": t["realized_local"],
+                                  "realized_base": t["realized_base"], "cash": t["cash_effect"]}
+            for t in items}
+
+
+async def dead_letters_by_reason(client: httpx.AsyncClient) -> dict[str, int]:
+    body = (await client.get("/dead-letters", params={"limit": 1})).raise_for_status().json()
+    return body["by_reason"]
