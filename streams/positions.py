@@ -14,6 +14,7 @@ import os
 from collections import defaultdict
 from typing import Any
 
+import mode
 from aiokafka import AIOKafkaProducer
 
 from core.fx import FxBook
@@ -66,18 +67,26 @@ def _apply_fx(key: bytes | None, value: bytes | None) -> None:
         fx_book.put(decoded.from_currency, decoded.to_currency, decoded.rate_date.isoformat(), decoded.rate)
 
 
-@app.task
-async def start_side_services() -> None:
+@app.service
+class SideServices(mode.Service):
     """The FX feed (caught up before any transaction is applied) and the changelog producer."""
-    global _fx_feed, _changelog_producer
-    broker = load_settings().broker
-    _changelog_producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=0,
-                                           max_batch_size=1 << 20, max_request_size=8 << 20)
-    await _changelog_producer.start()
-    _fx_feed = ReferenceFeed(broker, "fx_rates", _apply_fx)
-    await _fx_feed.start()
-    ready.set()
-    log.info("fx feed caught up: %d rates", len(fx_book))
+
+    async def on_start(self) -> None:
+        global _fx_feed, _changelog_producer
+        broker = load_settings().broker
+        _changelog_producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=0,
+                                               max_batch_size=1 << 20, max_request_size=8 << 20)
+        await _changelog_producer.start()
+        _fx_feed = ReferenceFeed(broker, "fx_rates", _apply_fx)
+        await _fx_feed.start()
+        ready.set()
+        log.info("fx feed caught up: %d rates", len(fx_book))
+
+    async def on_stop(self) -> None:
+        if _fx_feed is not None:
+            await _fx_feed.stop()
+        if _changelog_producer is not None:
+            await _changelog_producer.stop()
 
 
 @app.agent(ledger_input, concurrency=1)

@@ -18,13 +18,17 @@ from pathlib import Path
 class ProcessSpec:
     name: str
     argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
 
 
-def worker_spec(web_port: int, log_level: str = "info") -> ProcessSpec:
+def worker_spec(web_port: int, data_dir: Path, name: str = "positions", log_level: str = "info") -> ProcessSpec:
+    """A positions worker: its own RocksDB dir (RocksDB locks it) and its own web port."""
     # folio.devenv.worker = the faust CLI plus the tansu high-watermark fix.
-    return ProcessSpec("positions", [sys.executable, "-m", "folio.devenv.worker", "-A", "streams.positions",
-                                     "worker", "-l", log_level, "--web-port", str(web_port),
-                                     "--web-host", "127.0.0.1"])
+    url = f"http://127.0.0.1:{web_port}"
+    return ProcessSpec(name, [sys.executable, "-m", "folio.devenv.worker", "-A", "streams.positions",
+                              "worker", "-l", log_level, "--web-port", str(web_port), "--web-host", "127.0.0.1"],
+                       {"FOLIO_DATA_DIR": str(data_dir), "FOLIO_WORKER_WEB_PORT": str(web_port),
+                        "FOLIO_WORKER_URL": url})
 
 
 def sink_spec() -> ProcessSpec:
@@ -48,7 +52,7 @@ class Supervisor:
     def start(self, spec: ProcessSpec) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{spec.name}.log", "ab")
-        child = subprocess.Popen(spec.argv, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+        child = subprocess.Popen(spec.argv, env={**os.environ, **self.env, **spec.env}, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True)
         log.close()
         self.children[spec.name] = child

@@ -40,6 +40,7 @@ class Stack:
     broker_port: int | None = None
     app_id: str = "folio"
     with_api: bool = True
+    workers: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
 
     broker: TansuBroker | None = None
@@ -62,9 +63,15 @@ class Stack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
-    @property
-    def faust_dir(self) -> Path:
-        return self.data_dir / "positions-data"
+    def worker_names(self) -> list[str]:
+        return ["positions"] + [f"positions-{i}" for i in range(2, self.workers + 1)]
+
+    def worker_dir(self, index: int) -> Path:
+        """Worker 1 keeps its tables in the data dir itself; others in a subdir each."""
+        return self.data_dir if index == 0 else self.data_dir / f"worker-{index + 1}"
+
+    def worker_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.worker_ports]
 
     async def start(self) -> Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -86,18 +93,20 @@ class Stack:
         for line in await apply_topics(self.bootstrap, load_topics()):
             log.info("topics: %s", line)
         self.worker_port = self.worker_port or free_port()
+        self.worker_ports = [self.worker_port] + [free_port() for _ in range(self.workers - 1)]
         env = {
             "KAFKA_BOOTSTRAP": self.bootstrap,
             "DATABASE_URL": self.dsn,
             "FOLIO_DATA_DIR": str(self.data_dir),
             "FOLIO_APP_ID": self.app_id,
-            "FOLIO_WORKER_WEB_PORT": str(self.worker_port),
             "FOLIO_WORKER_URL": self.worker_url,
             "FOLIO_SESSION_TIMEOUT": "10",
             **self.extra_env,
         }
         self.supervisor = Supervisor(self.data_dir / "logs", env)
-        self.supervisor.start(worker_spec(self.worker_port))
+        for i, name in enumerate(self.worker_names()):
+            self.worker_dir(i).mkdir(parents=True, exist_ok=True)
+            self.supervisor.start(worker_spec(self.worker_ports[i], self.worker_dir(i), name))
         self.supervisor.start(sink_spec())
         if self.with_api:
             self.supervisor.start(api_spec(self.api_port))
@@ -105,8 +114,8 @@ class Stack:
         return self
 
     async def _forget_derived_state(self) -> None:
-        if self.faust_dir.exists():
-            shutil.rmtree(self.faust_dir)
+        for faust_dir in self.data_dir.glob("**/positions-data"):
+            shutil.rmtree(faust_dir)
         if self.database_url is None and (self.data_dir / "postgres").exists():
             pg = LocalPostgres(self.data_dir / "postgres")
             await asyncio.to_thread(pg.start)
@@ -119,7 +128,7 @@ class Stack:
 
     async def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
-        urls = [f"{self.worker_url}/"] + ([f"{self.api_url}/health/live"] if self.with_api else [])
+        urls = [f"{url}/" for url in self.worker_urls()] + ([f"{self.api_url}/health/live"] if self.with_api else [])
         async with httpx.AsyncClient(timeout=2.0) as client:
             for url in urls:
                 while True:

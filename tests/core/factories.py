@@ -57,3 +57,27 @@ class Book:
     def cash(self, currency="USD"):
         state = self.store.get_cash("P1", currency)
         return None if state is None else state.balance
+
+
+# --- helpers added for the lot, booking, cash, fx and ledger unit tests ---
+
+def redefine(book: Book, **changes):
+    """Publish a new definition of the book's portfolio (the current one with `changes`)."""
+    definition = {**book.store.get_portfolio("P1").definition, **changes}
+    return define_portfolio(book.store, definition, next(book.arrival))
+
+
+def lot_rows(position) -> list[tuple]:
+    """A position's open lots as (transaction_id, open_date, quantity, cost_local, cost_base)."""
+    return [(lot.transaction_id, lot.open_date, lot.quantity, lot.cost_local, lot.cost_base)
+            for lot in position.lots]
+
+
+def memory_state(store: MemoryStore) -> dict:
+    """Every record of a MemoryStore in its stored (dict) form, for "nothing changed" checks."""
+    return {
+        "portfolios": {k: v.to_dict() for k, v in store.portfolios.items()},
+        "txs": {k: v.to_dict() for k, v in store.txs.items()},
+        "positions": {k: v.to_dict() for k, v in store.positions.items()},
+        "cash": {k: v.to_dict() for k, v in store.cash.items()},
+    }
