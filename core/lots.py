@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from core.numbers import ZERO, div, mul, prorata
 
@@ -49,13 +49,18 @@ def _lifo(lots: list[Lot]) -> list[int]:
     return sorted(range(len(lots)), key=lambda i: lots[i].age, reverse=True)
 
 
+# Unit costs are compared at 28 significant digits: a partly relieved lot's
+# cost is rounded at 34, and that last-digit noise must not break a tie.
+_RANK_CTX = Context(prec=28, rounding=ROUND_HALF_EVEN)
+
+
 def _hifo(lots: list[Lot]) -> list[int]:
     # Highest cost per unit first (fees included); ties go oldest first.
     # For short lots cost/quantity is the proceeds per unit, so the same rule
     # covers the richest short first.
     ages = _fifo(lots)
     rank = {i: n for n, i in enumerate(ages)}
-    return sorted(range(len(lots)), key=lambda i: (-lots[i].unit_cost, rank[i]))
+    return sorted(range(len(lots)), key=lambda i: (-_RANK_CTX.plus(lots[i].unit_cost), rank[i]))
 
 
 # AVCO keeps a single pooled lot per side, so any order relieves it pro rata.

@@ -1,10 +1,11 @@
 """The positions topology: portfolios + transactions → lots, positions, cash.
 
-Run with `faust -A streams.positions worker`. One agent consumes both topics
-(both keyed by portfolio_id, same partition count) so a portfolio's whole
-state lives on one partition. Events are taken in batches; each batch is
-applied through the pure ledger (core.ledger) and every touched record is
-written back once.
+Run with `faust -A streams.positions worker`. Portfolios and transactions are
+both keyed by portfolio_id and co-partitioned, so a portfolio's whole state
+lives on one partition of four RocksDB tables. Transactions reach the agent
+as record batches (see streams.batcher: Faust's per-message cost is paid once
+per batch); each batch is applied through the pure ledger (core.ledger) and
+every touched record is written back once (streams.changelog).
 """
 from __future__ import annotations
 
@@ -18,17 +19,16 @@ import mode
 from aiokafka import AIOKafkaProducer
 
 from core.fx import FxBook
-from core.ledger import Duplicate, Rejected, apply_transaction, define_portfolio
-from core.transaction import TxFields
 from folio.config import load_settings
 from schemas.decode import Rejection, decode_event
 from schemas.events import FxRate
 from streams.app import make_app
+from streams.apply import Incoming, LedgerContext, apply_group
+from streams.batch_codec import unpack
+from streams.batcher import TransactionBatcher
 from streams.codec import compound_key, dumps, loads
 from streams.dead_letters import dead_letter
-from streams.changelog import write_changes
 from streams.reference_feed import ReferenceFeed
-from streams.table_store import RocksKeyValue, TableLedgerStore
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,13 @@ RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer":
 PARTITIONS = app.conf.topic_partitions
 BATCH_MAX = int(os.environ.get("FOLIO_BATCH_MAX", "5000"))
 BATCH_WITHIN = float(os.environ.get("FOLIO_BATCH_WITHIN", "0.05"))
+BATCH_TOPIC = f"{app.conf.id}-transaction-batches"
 
-ledger_input = app.topic("portfolios", "transactions", **RAW)
+portfolio_input = app.topic("portfolios", **RAW)
+# Derived from `transactions`, same partitioning; kept a week (the source is
+# kept forever, and a reset consumer group re-batches from it).
+transaction_batches = app.topic(BATCH_TOPIC, partitions=PARTITIONS, internal=True,
+                                config={"cleanup.policy": "delete", "retention.ms": str(7 * 86_400_000)}, **RAW)
 reference_input = app.topic("instruments", "prices", "fx_rates", **RAW)
 dead_letters_topic = app.topic("dead_letters", **RAW)
 
@@ -53,158 +58,93 @@ ledger = _table("ledger", "each transaction id's version in effect, by portfolio
 positions = _table("positions", "lots, realized P&L and daily history, by portfolio|security")
 cash = _table("cash", "cash balance, by portfolio|currency")
 
-TABLES = {"books": books, "ledger": ledger, "positions": positions, "cash": cash}
-
-fx_book = FxBook()
+context = LedgerContext({"books": books, "ledger": ledger, "positions": positions, "cash": cash},
+                        FxBook(), None, None)
 ready = asyncio.Event()
-_fx_feed: ReferenceFeed | None = None
-_changelog_producer: AIOKafkaProducer | None = None
+# Both agents write the same tables: one batch at a time.
+state_lock = asyncio.Lock()
 
 
 def _apply_fx(key: bytes | None, value: bytes | None) -> None:
     decoded = decode_event("fx_rates", None if key is None else key.decode("utf-8", "replace"), value or b"")
     if isinstance(decoded, FxRate):
-        fx_book.put(decoded.from_currency, decoded.to_currency, decoded.rate_date.isoformat(), decoded.rate)
+        context.fx_book.put(decoded.from_currency, decoded.to_currency, decoded.rate_date.isoformat(), decoded.rate)
 
 
 @app.service
 class SideServices(mode.Service):
-    """The FX feed (caught up before any transaction is applied) and the changelog producer."""
+    """FX feed (caught up before anything is applied), changelog producer, transaction batcher."""
+
+    batcher: TransactionBatcher | None = None
 
     async def on_start(self) -> None:
-        global _fx_feed, _changelog_producer
         broker = load_settings().broker
-        _changelog_producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=0,
-                                               max_batch_size=1 << 20, max_request_size=8 << 20)
-        await _changelog_producer.start()
-        _fx_feed = ReferenceFeed(broker, "fx_rates", _apply_fx)
-        await _fx_feed.start()
+        context.producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=0,
+                                            max_batch_size=1 << 20, max_request_size=8 << 20)
+        await context.producer.start()
+        context.fx_feed = ReferenceFeed(broker, "fx_rates", _apply_fx)
+        await context.fx_feed.start()
+        await transaction_batches.maybe_declare()
+        self.batcher = TransactionBatcher(broker, "transactions", BATCH_TOPIC, f"{app.conf.id}-batcher")
+        await self.batcher.start()
         ready.set()
-        log.info("fx feed caught up: %d rates", len(fx_book))
+        log.info("fx feed caught up: %d rates", len(context.fx_book))
 
     async def on_stop(self) -> None:
-        if _fx_feed is not None:
-            await _fx_feed.stop()
-        if _changelog_producer is not None:
-            await _changelog_producer.stop()
+        if self.batcher is not None:
+            await self.batcher.stop()
+        if context.fx_feed is not None:
+            await context.fx_feed.stop()
+        if context.producer is not None:
+            await context.producer.stop()
 
 
-@app.agent(ledger_input, concurrency=1)
-async def keep_ledger(stream) -> None:
+def incoming_records(events: list) -> dict[int, list[Incoming]]:
+    """Source records by partition, record batches unpacked, in arrival order."""
+    by_partition: dict[int, list[Incoming]] = defaultdict(list)
+    for event in events:
+        m = event.message
+        if m.topic == BATCH_TOPIC:
+            by_partition[m.partition] += [Incoming("transactions", m.partition, offset, key, value)
+                                          for offset, key, value in unpack(m.value)]
+        else:
+            by_partition[m.partition].append(Incoming(m.topic, m.partition, m.offset, m.key, m.value))
+    return by_partition
+
+
+async def apply_events(stream) -> None:
     await ready.wait()
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-        letters = await apply_batch(events)
+        letters = []
+        async with state_lock:
+            for partition, group in incoming_records(events).items():
+                letters += await apply_group(context, partition, group)
         for letter in letters:
             await dead_letters_topic.send(key=letter["key"].encode() if letter["key"] else None,
                                           value=dumps(letter))
 
 
-async def apply_batch(events: list) -> list[dict[str, Any]]:
-    by_partition: dict[int, list] = defaultdict(list)
-    for event in events:
-        by_partition[event.message.partition].append(event)
-    letters = []
-    for partition, group in by_partition.items():
-        letters += await apply_group(partition, group)
-    return letters
+@app.agent(portfolio_input, concurrency=1)
+async def keep_portfolios(stream) -> None:
+    await apply_events(stream)
 
 
-def partition_store(partition: int) -> TableLedgerStore:
-    return TableLedgerStore({name: RocksKeyValue(table.data._db_for_partition(partition))
-                             for name, table in TABLES.items()})
-
-
-async def apply_group(partition: int, group: list) -> list[dict[str, Any]]:
-    """Apply one partition's events and write the state back once.
-
-    An event whose processing raises is dead-lettered (`processing_error`)
-    and the group is re-applied without it from the unwritten tables, so its
-    partial changes never reach the state and the other events still count.
-    """
-    poisoned: dict[int, dict[str, Any]] = {}
-    while True:
-        store = partition_store(partition)
-        letters = []
-        try:
-            for event in group:
-                letter = poisoned.get(id(event)) or await apply_event(store, event)
-                if letter is not None:
-                    letters.append(letter)
-            break
-        except Exception as exc:
-            failed = event
-            log.exception("event %s[%s]@%s failed", failed.message.topic, failed.message.partition,
-                          failed.message.offset)
-            m = failed.message
-            poisoned[id(failed)] = dead_letter(m.topic, m.partition, m.offset, m.key, m.value,
-                                               "processing_error", None, f"{type(exc).__name__}: {exc}")
-    try:
-        await write_changes(_changelog_producer, TABLES, partition, store.changes())
-    except Exception:
-        # take_events acks the batch even when its body raises, which would
-        # lose these events: die before that, and be re-delivered on restart.
-        log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
-        os._exit(70)
-    return letters
-
-
-async def apply_event(store: TableLedgerStore, event) -> dict[str, Any] | None:
-    message = event.message
-    key = None if message.key is None else message.key.decode("utf-8", "replace")
-    decoded = decode_event(message.topic, key, message.value or b"")
-    if isinstance(decoded, Rejection):
-        return dead_letter(message.topic, message.partition, message.offset, message.key,
-                           message.value, decoded.reason, decoded.field, decoded.detail,
-                           decoded.transaction_id)
-    if message.topic == "portfolios":
-        outcome = define_portfolio(store, decoded.model_dump(mode="json"), message.offset)
-        transaction_id = None
-    else:
-        tx = TxFields.from_event(decoded)
-        transaction_id = tx.transaction_id
-        outcome = apply_transaction(store, tx, message.offset, fx_book.rate)
-        if isinstance(outcome, Rejected) and outcome.reason == "missing_fx_rate" and _fx_feed:
-            # The rate may be published but not yet read: catch up, then decide.
-            await _fx_feed.catch_up()
-            outcome = apply_transaction(store, tx, message.offset, fx_book.rate)
-        if isinstance(outcome, Duplicate):
-            republish_if_replayed(store, tx, message.offset)
-    if isinstance(outcome, Rejected):
-        return dead_letter(message.topic, message.partition, message.offset, message.key,
-                           message.value, outcome.reason, outcome.field, outcome.detail, transaction_id)
-    return None
-
-
-def republish_if_replayed(store: TableLedgerStore, tx: TxFields, offset: int) -> None:
-    """A message seen again after a crash re-emits the records it changed.
-
-    Its state may have reached RocksDB but not the changelog before the crash;
-    writing the current records again gives the changelog (and the sink) the
-    latest state. Values are unchanged, so this is idempotent.
-    """
-    record = store.get_tx(tx.portfolio_id, tx.transaction_id)
-    if record is None or record.applied != offset:
-        return
-    store.put_tx(record)
-    fields = record.fields
-    if fields.security_id and (position := store.get_position(tx.portfolio_id, fields.security_id)):
-        store.put_position(position)
-    for currency in record.cash:
-        if state := store.get_cash(tx.portfolio_id, currency):
-            store.put_cash(state)
+@app.agent(transaction_batches, concurrency=1)
+async def keep_ledger(stream) -> None:
+    await apply_events(stream)
 
 
 @app.agent(reference_input)
 async def screen_reference_data(stream) -> None:
     """Dead-letter invalid instruments, prices and FX rates (each read once, by the group)."""
     async for event in stream.events():
-        message = event.message
-        key = None if message.key is None else message.key.decode("utf-8", "replace")
-        decoded = decode_event(message.topic, key, message.value or b"")
+        m = event.message
+        key = None if m.key is None else m.key.decode("utf-8", "replace")
+        decoded = decode_event(m.topic, key, m.value or b"")
         if isinstance(decoded, Rejection):
-            letter = dead_letter(message.topic, message.partition, message.offset, message.key,
-                                 message.value, decoded.reason, decoded.field, decoded.detail)
-            await dead_letters_topic.send(key=message.key, value=dumps(letter))
+            letter = dead_letter(m.topic, m.partition, m.offset, m.key, m.value,
+                                 decoded.reason, decoded.field, decoded.detail)
+            await dead_letters_topic.send(key=m.key, value=dumps(letter))
 
 
 def _state(table, key: str) -> dict[str, Any] | None:

@@ -60,6 +60,7 @@ _RECORD = struct.Struct("<qqiii")  # offset, timestamp, key length, value length
 _HEADER = struct.Struct("<ii")  # name length, value length
 _FLUSH_BYTES = 4 * 1024 * 1024  # per-partition write buffer during a save
 _BATCH_BYTES = 512 * 1024  # produce batch size during a restore
+_PARTITION_FETCH_BYTES = 8 * 1024 * 1024  # per partition and fetch during a save
 _STALL_TIMEOUT_S = 30.0
 _TOPIC_ALREADY_EXISTS = 36
 
@@ -303,8 +304,8 @@ async def _read_partitions(
         # An empty partition's end is known only once a fetch is answered,
         # which the broker holds back up to fetch_max_wait_ms.
         fetch_max_wait_ms=20,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=_PARTITION_FETCH_BYTES,
+        fetch_max_bytes=max(64 * 1024 * 1024, _PARTITION_FETCH_BYTES),
     )
     writers: dict[TopicPartition, _PartitionWriter] = {}
     try:
@@ -323,7 +324,7 @@ async def _read_partitions(
             finished = set()
             for tp in pending:
                 highwater = consumer.highwater(tp)  # the true end: from the last fetch response
-                if highwater is not None and True:
+                if highwater is not None and await consumer.position(tp) >= highwater:
                     finished.add(tp)
             if batches or finished:
                 last_progress = time.monotonic()

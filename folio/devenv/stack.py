@@ -145,7 +145,9 @@ class Stack:
                     await asyncio.sleep(0.3)
 
     def lag_groups(self, include_sink: bool = True) -> dict[str, list[str]]:
-        groups = {f"{self.app_id}-positions": ["portfolios", "transactions", "instruments", "prices", "fx_rates"]}
+        app = f"{self.app_id}-positions"
+        groups = {f"{app}-batcher": ["transactions"],
+                  app: ["portfolios", f"{app}-transaction-batches", "instruments", "prices", "fx_rates"]}
         if include_sink:
             groups[f"{self.app_id}-sink"] = [*changelog_topics(self.app_id), *REFERENCE_TOPICS]
         return groups

@@ -63,8 +63,12 @@ class Book:
 
 def redefine(book: Book, **changes):
     """Publish a new definition of the book's portfolio (the current one with `changes`)."""
-    definition = {**book.store.get_portfolio("P1").definition, **changes}
-    return define_portfolio(book.store, definition, next(book.arrival))
+    current = book.store.get_portfolio("P1")
+    definition = {**current.definition, **changes}
+    arrival = next(book.arrival)
+    while arrival <= current.applied:  # Book numbers its first transaction 0, like the definition
+        arrival = next(book.arrival)
+    return define_portfolio(book.store, definition, arrival)
 
 
 def lot_rows(position) -> list[tuple]:

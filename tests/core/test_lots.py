@@ -209,3 +209,15 @@ def test_scale_lots_multiplies_long_and_short_quantities_and_keeps_costs():
 def test_held_is_the_signed_sum_of_lot_quantities():
     assert held([lot("a", "d", 1, 3, 1), lot("b", "d", 2, "1.5", 1)]) == D("4.5")
     assert held([]) == Decimal(0)
+
+
+def test_hifo_keeps_relieving_the_older_of_two_equal_unit_cost_lots_after_a_partial_relief():
+    # A (01-01) and B (01-02): BUY 3 @ 6 fees 2 → cost 20 each, unit 20/3: a tie, oldest first.
+    # SELL 1: from A → A keeps 2 units at 40/3, unit still 20/3, still tied with B and older.
+    # SELL 1: from A again → A 1 unit, B 3 units untouched.
+    book = Book(method="HIFO")
+    book.apply(make_tx("BUY", quantity=3, price=6, fees=2, trade_date="2024-01-01", transaction_id="A"))
+    book.apply(make_tx("BUY", quantity=3, price=6, fees=2, trade_date="2024-01-02", transaction_id="B"))
+    book.apply(make_tx("SELL", quantity=1, price=10, trade_date="2024-01-03"))
+    book.apply(make_tx("SELL", quantity=1, price=10, trade_date="2024-01-03"))
+    assert [(x.transaction_id, x.quantity) for x in book.position().lots] == [("A", D(1)), ("B", D(3))]

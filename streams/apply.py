@@ -1,0 +1,127 @@
+"""Applying one partition's incoming events to its tables, then writing them back once.
+
+Framework-free apart from the table objects it is handed: the positions agent
+decodes Faust events (or record batches) into `Incoming` records and calls
+`apply_group` per source partition.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from core.fx import FxBook
+from core.ledger import Duplicate, Rejected, apply_transaction, define_portfolio
+from core.transaction import TxFields
+from schemas.decode import Rejection, decode_event
+from streams.changelog import write_changes
+from streams.dead_letters import dead_letter
+from streams.reference_feed import ReferenceFeed
+from streams.table_store import RocksKeyValue, TableLedgerStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One source record: where it came from and its bytes, as sent."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    def dead_letter(self, reason: str, field: str | None, detail: str,
+                    transaction_id: str | None = None) -> dict[str, Any]:
+        return dead_letter(self.topic, self.partition, self.offset, self.key, self.value,
+                           reason, field, detail, transaction_id)
+
+
+@dataclass
+class LedgerContext:
+    tables: dict[str, Any]
+    fx_book: FxBook
+    fx_feed: ReferenceFeed | None
+    producer: AIOKafkaProducer | None
+
+    def partition_store(self, partition: int) -> TableLedgerStore:
+        return TableLedgerStore({name: RocksKeyValue(table.data._db_for_partition(partition))
+                                 for name, table in self.tables.items()})
+
+
+async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
+                      exit_process: Callable[[int], None] = os._exit) -> list[dict[str, Any]]:
+    """Apply one partition's events and write the state back once.
+
+    An event whose processing raises is dead-lettered (`processing_error`)
+    and the group is re-applied without it from the unwritten tables, so its
+    partial changes never reach the state and the other events still count.
+    """
+    poisoned: dict[int, dict[str, Any]] = {}
+    while True:
+        store = ctx.partition_store(partition)
+        letters = []
+        try:
+            for i, incoming in enumerate(group):
+                letter = poisoned.get(i) or await apply_event(ctx, store, incoming)
+                if letter is not None:
+                    letters.append(letter)
+            break
+        except Exception as exc:
+            log.exception("event %s[%s]@%s failed", incoming.topic, incoming.partition, incoming.offset)
+            poisoned[i] = incoming.dead_letter("processing_error", None, f"{type(exc).__name__}: {exc}")
+    try:
+        await write_changes(ctx.producer, ctx.tables, partition, store.changes())
+    except Exception:
+        # The source events are acknowledged when this returns, even if it
+        # raised, which would lose them: die first, and be re-delivered.
+        log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
+        exit_process(70)
+    return letters
+
+
+async def apply_event(ctx: LedgerContext, store: TableLedgerStore, incoming: Incoming) -> dict[str, Any] | None:
+    key = None if incoming.key is None else incoming.key.decode("utf-8", "replace")
+    decoded = decode_event(incoming.topic, key, incoming.value or b"")
+    if isinstance(decoded, Rejection):
+        return incoming.dead_letter(decoded.reason, decoded.field, decoded.detail, decoded.transaction_id)
+    if incoming.topic == "portfolios":
+        outcome = define_portfolio(store, decoded.model_dump(mode="json"), incoming.offset)
+        transaction_id = None
+    else:
+        tx = TxFields.from_event(decoded)
+        transaction_id = tx.transaction_id
+        outcome = apply_transaction(store, tx, incoming.offset, ctx.fx_book.rate)
+        if isinstance(outcome, Rejected) and outcome.reason == "missing_fx_rate" and ctx.fx_feed:
+            # The rate may be published but not yet read: catch up, then decide.
+            await ctx.fx_feed.catch_up()
+            outcome = apply_transaction(store, tx, incoming.offset, ctx.fx_book.rate)
+        if isinstance(outcome, Duplicate):
+            republish_if_replayed(store, tx, incoming.offset)
+    if isinstance(outcome, Rejected):
+        return incoming.dead_letter(outcome.reason, outcome.field, outcome.detail, transaction_id)
+    return None
+
+
+def republish_if_replayed(store: TableLedgerStore, tx: TxFields, offset: int) -> None:
+    """A message seen again after a crash re-emits the records it changed.
+
+    Its state may have reached RocksDB but not the changelog before the crash;
+    writing the current records again gives the changelog (and the sink) the
+    latest state. Values are unchanged, so this is idempotent.
+    """
+    record = store.get_tx(tx.portfolio_id, tx.transaction_id)
+    if record is None or record.applied != offset:
+        return
+    store.put_tx(record)
+    fields = record.fields
+    if fields.security_id and (position := store.get_position(tx.portfolio_id, fields.security_id)):
+        store.put_position(position)
+    for currency in record.cash:
+        if state := store.get_cash(tx.portfolio_id, currency):
+            store.put_cash(state)
