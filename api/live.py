@@ -45,8 +45,8 @@ class LiveClient:
         return state
 
     async def ping(self) -> None:
-        """Raises WorkerUnavailable unless the worker's web server answers (below 500)."""
-        status = (await self._get("/")).status_code
+        """Raises WorkerUnavailable unless the worker says it serves live reads."""
+        status = (await self._get("/ready/")).status_code
         if status >= 500:
             raise WorkerUnavailable(f"worker at {self.base_url} answered HTTP {status}")
 

@@ -45,12 +45,14 @@ async def _up(args: argparse.Namespace) -> None:
         worker_port=6066 if _port_free(6066) else free_port(),
         kafka_bootstrap=settings.kafka_bootstrap, database_url=settings.database_url,
         broker_port=9092 if _port_free(9092) else None, app_id=settings.app_id,
+        persist_broker=True,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print(f"folio: starting (data in {stack.data_dir}) …", flush=True)
+    logging.getLogger("folio.stack").setLevel(logging.WARNING)
     await stack.start()
     try:
         if args.demo:

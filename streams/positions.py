@@ -152,6 +152,17 @@ def _state(table, key: str) -> dict[str, Any] | None:
     return None if raw is None else loads(raw)
 
 
+@app.page("/ready/")
+async def worker_ready(web, request):
+    """200 once this worker serves live reads: side services up, tables recovered, not rebalancing."""
+    checks = {
+        "started": ready.is_set(),
+        "tables_recovered": app.tables.recovery.completed.is_set(),
+        "not_rebalancing": not app.rebalancing,
+    }
+    return web.json({"ready": all(checks.values()), **checks}, status=200 if all(checks.values()) else 503)
+
+
 @app.page("/live/portfolios/{portfolio_id}/")
 @app.table_route(table=books, match_info="portfolio_id")
 async def live_portfolio(web, request, portfolio_id: str):

@@ -21,6 +21,7 @@ from folio.devenv.postgres import LocalPostgres
 from folio.devenv import tansu_highwater
 from folio.devenv.processes import Supervisor, api_spec, sink_spec, worker_spec
 from folio.devenv.progress import wait_for_lag_zero
+from folio.devenv.snapshot import SnapshotError, restore_snapshot, save_snapshot
 from folio.topics import apply_topics, load_topics
 from sink.migrate import migrate
 from sink.runner import REFERENCE_TOPICS, changelog_topics
@@ -41,6 +42,9 @@ class Stack:
     app_id: str = "folio"
     with_api: bool = True
     workers: int = 1
+    # Keep the in-memory broker's topics across runs (folio up): saved on a
+    # clean stop, restored on the next start.
+    persist_broker: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
 
     broker: TansuBroker | None = None
@@ -79,9 +83,10 @@ class Stack:
             tansu_highwater.install()  # lag checks read end offsets too
             self.broker = TansuBroker(self.data_dir / "logs", port=self.broker_port)
             await asyncio.to_thread(self.broker.start)
-            # This broker keeps topics in memory only: state derived from an
-            # earlier run's topics cannot be resumed against an empty broker.
-            await self._forget_derived_state()
+            if not await self._restore_broker():
+                # This broker keeps topics in memory only: state derived from
+                # an earlier run's topics cannot be resumed against an empty one.
+                await self._forget_derived_state()
         if self.database_url is None:
             self.postgres = LocalPostgres(self.data_dir / "postgres")
             await asyncio.to_thread(self.postgres.start)
@@ -113,6 +118,38 @@ class Stack:
         await self.wait_ready()
         return self
 
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.data_dir / "broker-snapshot"
+
+    @property
+    def clean_stop_marker(self) -> Path:
+        return self.data_dir / "broker-snapshot.clean"
+
+    async def _restore_broker(self) -> bool:
+        """Restore the topics saved by the last clean stop; False when there is none.
+
+        Only a snapshot taken at a clean stop matches the RocksDB tables and
+        the database; after an unclean stop the older snapshot would not, so
+        the marker is consumed here and written again only by a clean stop.
+        """
+        if not self.persist_broker or not self.clean_stop_marker.exists():
+            return False
+        self.clean_stop_marker.unlink()
+        try:
+            info = await restore_snapshot(self.bootstrap, self.snapshot_dir)
+        except SnapshotError as exc:
+            log.warning("broker snapshot not restored (%s); starting from a clean slate", exc)
+            return False
+        if info is not None:
+            log.warning("restored the broker from the last clean stop: %s", info)
+        return info is not None
+
+    async def _save_broker(self) -> None:
+        info = await save_snapshot(self.bootstrap, self.snapshot_dir)
+        self.clean_stop_marker.write_text(str(info))
+        log.warning("saved the broker for the next start: %s", info)
+
     async def _forget_derived_state(self) -> None:
         for faust_dir in self.data_dir.glob("**/positions-data"):
             shutil.rmtree(faust_dir)
@@ -128,7 +165,7 @@ class Stack:
 
     async def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
-        urls = [f"{url}/" for url in self.worker_urls()] + ([f"{self.api_url}/health/live"] if self.with_api else [])
+        urls = [f"{url}/ready/" for url in self.worker_urls()] + ([f"{self.api_url}/health/live"] if self.with_api else [])
         async with httpx.AsyncClient(timeout=2.0) as client:
             for url in urls:
                 while True:
@@ -136,7 +173,7 @@ class Stack:
                         if not self.supervisor.alive(name):
                             raise RuntimeError(f"{name} exited; see {self.supervisor.log_dir / (name + '.log')}")
                     try:
-                        if (await client.get(url)).status_code < 500:
+                        if (await client.get(url)).status_code == 200:
                             break
                     except httpx.HTTPError:
                         pass
@@ -159,6 +196,8 @@ class Stack:
     async def stop(self) -> None:
         if self.supervisor is not None:
             await asyncio.to_thread(self.supervisor.stop_all)
+        if self.broker is not None and self.persist_broker:
+            await self._save_broker()
         if self.postgres is not None:
             await asyncio.to_thread(self.postgres.stop)
         if self.broker is not None:

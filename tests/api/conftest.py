@@ -192,8 +192,8 @@ class _WorkerStub(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         path = urlsplit(self.path).path
-        if path == "/":
-            self._send(200, {"worker": "stub"})
+        if path == "/ready/":
+            self._send(200, {"ready": True})
             return
         prefix = "/live/portfolios/"
         if path.startswith(prefix) and path.endswith("/"):
