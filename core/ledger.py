@@ -134,7 +134,7 @@ def _move_lots(store: LedgerStore, portfolio: PortfolioState, was: TxRecord | No
         position.entries.remove(entry)
         since = entry[0]
         if old_key == new_key:
-            insort(position.entries, (new.trade_date, record.arrival, txid))
+            insort(position.entries, [new.trade_date, record.arrival, txid])
             since = min(since, new.trade_date)
         _rebuild(store, portfolio, position, {txid: record}, since, arrival)
     if new_key is not None and new_key != old_key:
@@ -144,7 +144,7 @@ def _move_lots(store: LedgerStore, portfolio: PortfolioState, was: TxRecord | No
             portfolio.securities.append(new_key)
             portfolio.seq += 1
             store.put_portfolio(portfolio)
-        entry = (new.trade_date, record.arrival, txid)
+        entry = [new.trade_date, record.arrival, txid]
         if not position.entries or entry > position.entries[-1]:
             position.entries.append(entry)
             _book_last(store, portfolio, position, record, arrival)
@@ -155,13 +155,12 @@ def _move_lots(store: LedgerStore, portfolio: PortfolioState, was: TxRecord | No
 
 def _snapshot(history: list[DayRow], day: str, lots: list[Lot],
               realized_local: Decimal, realized_base: Decimal) -> None:
-    snap = day_row(
-        day,
-        sum((lot.quantity for lot in lots), ZERO),
-        sum((lot.cost_local for lot in lots), ZERO),
-        sum((lot.cost_base for lot in lots), ZERO),
-        realized_local, realized_base,
-    )
+    quantity = cost_local = cost_base = ZERO
+    for lot in lots:
+        quantity += lot.quantity
+        cost_local += lot.cost_local
+        cost_base += lot.cost_base
+    snap = day_row(day, quantity, cost_local, cost_base, realized_local, realized_base)
     if history and history[-1][0] == day:
         history[-1] = snap
     else:

@@ -43,6 +43,7 @@ def text(value: Decimal | None) -> str | None:
     """Canonical JSON text of a decimal: no exponent, no float."""
     if value is None:
         return None
-    if value == 0:
+    if not value:
         return "0"
-    return format(value, "f")
+    plain = str(value)  # several times faster than format(); exponent form is rare
+    return plain if "E" not in plain else format(value, "f")

@@ -78,9 +78,9 @@ class PositionState:
     portfolio_id: str
     security_id: str
     currency: str | None = None
-    # (trade_date, arrival, transaction_id) of the effective lot-acting
-    # transactions, in effective order.
-    entries: list[tuple[str, int, str]] = field(default_factory=list)
+    # [trade_date, arrival, transaction_id] of the effective lot-acting
+    # transactions, in effective order (lists, as stored: no copy per load).
+    entries: list[list] = field(default_factory=list)
     lots: list[Lot] = field(default_factory=list)
     realized_local: Decimal = ZERO
     realized_base: Decimal = ZERO
@@ -108,7 +108,7 @@ class PositionState:
             "portfolio_id": self.portfolio_id,
             "security_id": self.security_id,
             "currency": self.currency,
-            "entries": [list(e) for e in self.entries],
+            "entries": self.entries,
             "lots": [[lot.transaction_id, lot.open_date, lot.arrival, text(lot.quantity),
                       text(lot.cost_local), text(lot.cost_base)] for lot in self.lots],
             "realized_local": text(self.realized_local),
@@ -126,7 +126,7 @@ class PositionState:
             portfolio_id=d["portfolio_id"],
             security_id=d["security_id"],
             currency=d["currency"],
-            entries=[(e[0], e[1], e[2]) for e in d["entries"]],
+            entries=d["entries"],
             lots=[Lot(t, o, a, Decimal(q), Decimal(cl), Decimal(cb)) for t, o, a, q, cl, cb in d["lots"]],
             realized_local=Decimal(d["realized_local"]),
             realized_base=Decimal(d["realized_base"]),
