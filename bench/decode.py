@@ -1,6 +1,6 @@
 """Micro-benchmark of decode_event on typical messages (prints, asserts nothing).
 
-Run: .venv/bin/python tests/schemas/bench_decode.py
+Run: .venv/bin/python bench/decode.py
 """
 
 import sys
