@@ -31,7 +31,9 @@ PORTFOLIOS = [
      "cost_method": "AVCO", "open_date": START.isoformat()},
 ]
 START_PRICES = {"AAPL": 190, "MSFT": 420, "ASML": 900, "SAP": 180, "ULVR": 45, "UST10": 95, "SPX": 5200}
-START_FX = {("EUR", "USD"): Decimal("1.08"), ("GBP", "USD"): Decimal("1.27")}
+# Every pair a demo portfolio needs into its base (USD and EUR): Folio
+# derives inverses but never crosses through a third currency.
+START_FX = {("EUR", "USD"): Decimal("1.08"), ("GBP", "USD"): Decimal("1.27"), ("GBP", "EUR"): Decimal("1.17")}
 
 
 def _q(value: float, places: str = "0.01") -> str:
