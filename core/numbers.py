@@ -35,10 +35,6 @@ def prorata(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     return CTX.divide(CTX.multiply(amount, part), whole)
 
 
-def dec(value: object) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def text(value: Decimal | None) -> str | None:
     """Canonical JSON text of a decimal: no exponent, no float."""
     if value is None:

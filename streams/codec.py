@@ -12,12 +12,6 @@ def compound_key(*parts: str) -> str:
     return SEP.join(parts)
 
 
-def split_key(key: str | bytes) -> list[str]:
-    if isinstance(key, bytes):
-        key = key.decode()
-    return key.split(SEP)
-
-
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
