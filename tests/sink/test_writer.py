@@ -1,0 +1,128 @@
+"""The sink's writes: idempotent on seq and source offset, history rewritten from the changed date."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+import orjson
+
+from core.ledger import apply_transaction, define_portfolio
+from core.store import MemoryStore
+from sink.runner import build_batch, changelog_topics
+from sink.writer import write_batch
+from tests.core.factories import make_tx
+
+CHANGELOGS = changelog_topics("folio")
+TOPIC = {table: topic for topic, table in CHANGELOGS.items()}
+_offsets = itertools.count()
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def changelog(table: str, state) -> Record:
+    return Record(TOPIC[table], 0, next(_offsets), b"k", orjson.dumps(state.to_dict()))
+
+
+class Ledger:
+    """A one-portfolio ledger whose records can be snapshotted as changelog records."""
+
+    def __init__(self):
+        self.store = MemoryStore()
+        self.arrival = itertools.count(1)
+        define_portfolio(self.store, {"portfolio_id": "P1", "name": "P", "base_currency": "USD",
+                                      "cost_method": "FIFO", "open_date": "2024-01-01"}, 0)
+
+    def apply(self, tx):
+        apply_transaction(self.store, tx, next(self.arrival), lambda *a: None)
+        return tx
+
+    def records(self) -> list[Record]:
+        s = self.store
+        return ([changelog("books", b) for b in s.portfolios.values()]
+                + [changelog("ledger", t) for t in s.txs.values()]
+                + [changelog("positions", p) for p in s.positions.values()]
+                + [changelog("cash", c) for c in s.cash.values()])
+
+
+async def _position(db, security="SEC"):
+    return await db.fetchrow("SELECT quantity, cost_local, realized_local, seq FROM positions"
+                             " WHERE portfolio_id = 'P1' AND security_id = $1", security)
+
+
+async def _history(db):
+    return [tuple(r) for r in await db.fetch(
+        "SELECT date::text, quantity, cost_local, realized_local FROM position_history ORDER BY date")]
+
+
+async def test_a_replayed_older_changelog_record_never_moves_a_row_backwards(db):
+    ledger = Ledger()
+    ledger.apply(make_tx("BUY", quantity=10, price=100, trade_date="2024-01-01"))
+    older = ledger.records()
+    ledger.apply(make_tx("SELL", quantity=4, price=120, trade_date="2024-01-02"))
+    newer = ledger.records()
+
+    await write_batch(db, build_batch(older, CHANGELOGS))
+    await write_batch(db, build_batch(newer, CHANGELOGS))
+    await write_batch(db, build_batch(older, CHANGELOGS))  # a replay after a crash
+
+    # 10 @ 100 less 4 by FIFO: 6 left at 600; realized 4 × (120 − 100) = 80; cash −1000 + 480.
+    position = await _position(db)
+    assert (position["quantity"], position["cost_local"], position["realized_local"]) == (6, 600, 80)
+    assert await db.fetchval("SELECT balance FROM cash_balances WHERE currency = 'USD'") == Decimal(-520)
+    assert await db.fetchval("SELECT count(*) FROM transactions") == 2
+
+
+async def test_a_back_dated_trade_rewrites_history_from_its_date_on(db):
+    ledger = Ledger()
+    ledger.apply(make_tx("BUY", quantity=10, price=100, trade_date="2024-01-01"))
+    ledger.apply(make_tx("BUY", quantity=5, price=110, trade_date="2024-01-03"))
+    await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
+    ledger.apply(make_tx("SELL", quantity=4, price=120, trade_date="2024-01-02"))
+    await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
+
+    # d1: 10 @ 100 = 1000; d2: sell 4 FIFO → 6 / 600, realized 80; d3: + 5 @ 110 → 11 / 1150.
+    assert await _history(db) == [("2024-01-01", 10, 1000, 0), ("2024-01-02", 6, 600, 80),
+                                  ("2024-01-03", 11, 1150, 80)]
+
+
+async def test_a_gap_in_the_changelog_replaces_the_whole_history(db):
+    ledger = Ledger()
+    ledger.apply(make_tx("BUY", quantity=10, price=100, trade_date="2024-01-05"))
+    await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
+    # Two changes, of which the sink sees only the last (as after compaction):
+    back_dated = ledger.apply(make_tx("BUY", quantity=1, price=90, trade_date="2024-01-01"))
+    ledger.apply(make_tx("BUY", quantity=2, price=95, trade_date="2024-01-09"))
+    await write_batch(db, build_batch([r for r in ledger.records() if r.topic == TOPIC["positions"]], CHANGELOGS))
+
+    # d1: 1 @ 90; d5: + 10 @ 100 → 11 / 1090; d9: + 2 @ 95 → 13 / 1280.
+    assert back_dated.trade_date == "2024-01-01"
+    assert await _history(db) == [("2024-01-01", 1, 90, 0), ("2024-01-05", 11, 1090, 0),
+                                  ("2024-01-09", 13, 1280, 0)]
+
+
+async def test_a_dead_letter_is_stored_once_per_source_offset(db):
+    letter = {"source_topic": "transactions", "partition": 2, "offset": 41, "key": "P1", "raw_value": "{",
+              "reason": "invalid_json", "field": None, "transaction_id": None, "detail": "x",
+              "dead_lettered_at": "2026-01-01T00:00:00Z"}
+    records = [Record("dead_letters", 0, n, b"P1", orjson.dumps(letter)) for n in range(3)]
+    await write_batch(db, build_batch(records[:2], CHANGELOGS))
+    await write_batch(db, build_batch(records[2:], CHANGELOGS))
+    assert await db.fetchval("SELECT count(*) FROM dead_letters") == 1
+
+
+async def test_a_price_correction_wins_and_a_replay_of_the_original_does_not(db):
+    def price(offset, value):
+        return Record("prices", 1, offset, b"S1",
+                      b'{"security_id":"S1","price_date":"2024-01-02","price":"%s"}' % value.encode())
+
+    await write_batch(db, build_batch([price(5, "10.00"), price(9, "10.50")], CHANGELOGS))
+    await write_batch(db, build_batch([price(5, "10.00")], CHANGELOGS))
+    assert await db.fetchval("SELECT price FROM prices WHERE security_id = 'S1'") == Decimal("10.50")
