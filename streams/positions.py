@@ -82,6 +82,7 @@ class SideServices(mode.Service):
         context.producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=0,
                                             max_batch_size=1 << 20, max_request_size=8 << 20)
         await context.producer.start()
+        await self._require_co_partitioning()
         context.fx_feed = ReferenceFeed(broker, "fx_rates", _apply_fx)
         await context.fx_feed.start()
         await transaction_batches.maybe_declare()
@@ -89,6 +90,14 @@ class SideServices(mode.Service):
         await self.batcher.start()
         ready.set()
         log.info("fx feed caught up: %d rates", len(context.fx_book))
+
+    async def _require_co_partitioning(self) -> None:
+        """Table partition p holds exactly the keys of source partition p, or nothing is right."""
+        for topic in ("portfolios", "transactions"):
+            count = len(await context.producer.partitions_for(topic))
+            if count != PARTITIONS:
+                raise RuntimeError(f"topic {topic!r} has {count} partitions but the tables have {PARTITIONS}: "
+                                   f"set FOLIO_PARTITIONS={count} (or recreate the topic)")
 
     async def on_stop(self) -> None:
         if self.batcher is not None:
