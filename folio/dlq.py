@@ -19,10 +19,11 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import time
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from folio.log_end import fetch_until_end
 
 from folio.produce import Event, kafka_producer, send_all
 
@@ -95,18 +96,9 @@ async def read_to_end(consumer: AIOKafkaConsumer, partitions: Sequence[TopicPart
     (so each key keeps its order even if the clock stepped back).
     """
     by_partition: dict[TopicPartition, list[ConsumerRecord]] = {tp: [] for tp in partitions}
-    pending = set(partitions)
-    last_progress = time.monotonic()
-    while pending:
-        batches = await consumer.getmany(*partitions, timeout_ms=50)
+    async for batches in fetch_until_end(consumer, partitions, stall_timeout=_STALL_TIMEOUT_S):
         for tp, batch in batches.items():
             by_partition[tp].extend(batch)
-        finished = {tp for tp in pending if await _reached_end(consumer, tp)}
-        if batches or finished:
-            last_progress = time.monotonic()
-        elif time.monotonic() - last_progress > _STALL_TIMEOUT_S:
-            raise TimeoutError(f"no progress reading {sorted(pending)} for {_STALL_TIMEOUT_S:.0f}s")
-        pending -= finished
     return list(heapq.merge(*by_partition.values(), key=lambda r: (r.timestamp, r.partition)))
 
 
@@ -116,11 +108,6 @@ def _reader(bootstrap: str, group_id: str | None = None) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False, fetch_max_wait_ms=20
     )
-
-
-async def _reached_end(consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
-    highwater = consumer.highwater(tp)  # known once a fetch response arrived
-    return highwater is not None and await consumer.position(tp) >= highwater
 
 
 async def _dead_letter_partitions(consumer: AIOKafkaConsumer) -> list[TopicPartition]:

@@ -102,7 +102,8 @@ class Sink:
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                     asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError) as exc:
                 log.warning("write failed (%s); retrying in %.1fs", exc, delay)
-                await conn.close() if not conn.is_closed() else None
+                if not conn.is_closed():
+                    await conn.close()
                 self._conn = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

@@ -51,6 +51,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
+from folio.log_end import StalledRead, fetch_until_end
+
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
@@ -315,24 +317,12 @@ async def _read_partitions(
         for number, tp in enumerate(partitions):
             writers[tp] = _PartitionWriter(staging / f"{number:05d}.records", starts[tp])
             consumer.seek(tp, starts[tp])
-        pending = set(partitions)
-        last_progress = time.monotonic()
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=100)
-            for tp, records in batches.items():
-                writers[tp].add(records)
-            finished = set()
-            for tp in pending:
-                highwater = consumer.highwater(tp)  # the true end: from the last fetch response
-                if highwater is not None and await consumer.position(tp) >= highwater:
-                    finished.add(tp)
-            if batches or finished:
-                last_progress = time.monotonic()
-            elif time.monotonic() - last_progress > _STALL_TIMEOUT_S:
-                raise SnapshotError(f"no progress reading {sorted(pending)} for {_STALL_TIMEOUT_S:.0f}s")
-            if finished:
-                consumer.pause(*finished)
-                pending -= finished
+        try:
+            async for batches in fetch_until_end(consumer, partitions, poll_ms=100, stall_timeout=_STALL_TIMEOUT_S):
+                for tp, records in batches.items():
+                    writers[tp].add(records)
+        except StalledRead as exc:
+            raise SnapshotError(str(exc)) from exc
         for tp in partitions:
             # Nothing read yet means the end is the log start (or an unreported empty tail).
             writer = writers[tp]

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -65,3 +70,58 @@ def events_file(tmp_path: Path) -> Callable[[list[str | dict[str, Any]]], Path]:
         return path
 
     return write
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def faust_counter(tmp_path: Path) -> Iterator[Callable[[str, Path, str], Path]]:
+    """Factory: the counter app's Faust worker (faust_counter_app.py) through folio.devenv.worker.
+
+    `start(bootstrap, data_dir, log_name)` returns the worker's log file;
+    `start.stop()` stops the latest one; all are killed afterwards.
+    """
+    running: list[subprocess.Popen] = []
+
+    def start(bootstrap: str, data_dir: Path, log_name: str) -> Path:
+        log = tmp_path / log_name
+        env = {**os.environ, "KAFKA_BOOTSTRAP": bootstrap, "COUNTER_APP_ID": "counter"}
+        running.append(subprocess.Popen(
+            [sys.executable, "-m", "folio.devenv.worker", "-A", "tests.folio.faust_counter_app",
+             "--datadir", str(data_dir), "worker", "-l", "info", "--without-web"],
+            cwd=REPO_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        ))
+        return log
+
+    def stop() -> None:
+        running[-1].terminate()
+        running[-1].wait(60)
+
+    start.stop = stop
+    yield start
+    for process in running:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def wait_for_line(log: Path, text: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = log.read_text(errors="replace")
+        if text in content:
+            return
+        if "Crashed reason=" in content:
+            pytest.fail(f"worker crashed:\n{content[-3000:]}")
+        time.sleep(0.5)
+    pytest.fail(f"{text!r} not seen within {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+async def create_counter_topic(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        await admin.create_topics([NewTopic("counter-events", 2, 1)])
+    finally:
+        await admin.close()

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from folio.devenv.snapshot import (
 )
 from folio.dlq import read_to_end
 from folio.produce import publish
-from tests.folio.test_worker import REPO_ROOT, wait_for_line
+from tests.folio.conftest import create_counter_topic, wait_for_line
 
 GROUP = "folio-positions"
 CHANGELOG = "folio-positions-changelog"
@@ -344,43 +341,11 @@ async def test_a_save_reads_each_partition_to_its_true_end_over_many_fetches(
     assert await contents(target) == await contents(source)
 
 
-@pytest.fixture
-def faust_counter(tmp_path):
-    """Run the counter app's Faust worker (tests/folio/faust_counter_app.py) against a given broker."""
-    running: list[subprocess.Popen] = []
-
-    def start(bootstrap: str, data_dir: Path, log_name: str) -> Path:
-        log = tmp_path / log_name
-        env = {**os.environ, "KAFKA_BOOTSTRAP": bootstrap, "COUNTER_APP_ID": "counter"}
-        running.append(subprocess.Popen(
-            [sys.executable, "-m", "folio.devenv.worker", "-A", "tests.folio.faust_counter_app",
-             "--datadir", str(data_dir), "worker", "-l", "info", "--without-web"],
-            cwd=REPO_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-        ))
-        return log
-
-    def stop() -> None:
-        running[-1].terminate()
-        running[-1].wait(60)
-
-    start.stop = stop
-    yield start
-    for process in running:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
 async def test_a_faust_worker_resumes_on_a_restored_broker_with_its_rocksdb_state_and_group_offsets(
     start_broker, faust_counter, tmp_path
 ):
     first_broker = start_broker()
-    admin = AIOKafkaAdminClient(bootstrap_servers=first_broker)
-    try:
-        await admin.start()
-        await admin.create_topics([NewTopic("counter-events", 2, 1)])
-    finally:
-        await admin.close()
+    await create_counter_topic(first_broker)
     log = faust_counter(first_broker, tmp_path / "data", "before.log")
     wait_for_line(log, "Worker ready")
     await publish(first_broker, "counter-events", [(f"k{i % 300}", b'"x"') for i in range(3000)])
