@@ -3,42 +3,19 @@
 This pins the domain's figures to the scenarios' expected files; the
 integration tests then check the same figures through Kafka and PostgreSQL.
 """
-from collections import Counter
-
 import pytest
 
-from core.fx import FxBook
-from core.ledger import Rejected, apply_transaction, define_portfolio
 from core.numbers import text
 from core.store import MemoryStore
-from core.transaction import TxFields
-from schemas.decode import Rejection, decode_event
+from tests.support.replay import replay
 from tests.support.scenario import (
-    Mismatches, compare_cash, compare_dead_letters, compare_positions, compare_transactions,
-    event_lines, load_expected, scenario_path,
+    Mismatches,
+    compare_cash,
+    compare_dead_letters,
+    compare_positions,
+    compare_transactions,
+    load_expected,
 )
-
-
-def replay(name: str):
-    store, fx, dead = MemoryStore(), FxBook(), Counter()
-    raw_lines = (scenario_path(name) / "events.jsonl").read_bytes().splitlines()
-    for arrival, (line, raw_line) in enumerate(zip(event_lines(name), raw_lines)):
-        value = line["value"]
-        raw = value.encode() if isinstance(value, str) else raw_line[raw_line.index(b',"value":') + 9:-1]
-        event = decode_event(line["topic"], line["key"], raw)
-        if isinstance(event, Rejection):
-            dead[event.reason] += 1
-            continue
-        outcome = None
-        if line["topic"] == "portfolios":
-            outcome = define_portfolio(store, event.model_dump(mode="json"), arrival)
-        elif line["topic"] == "fx_rates":
-            fx.put(event.from_currency, event.to_currency, event.rate_date.isoformat(), event.rate)
-        elif line["topic"] == "transactions":
-            outcome = apply_transaction(store, TxFields.from_event(event), arrival, fx.rate)
-        if isinstance(outcome, Rejected):
-            dead[outcome.reason] += 1
-    return store, dict(dead)
 
 
 def actual_positions(store: MemoryStore, pid: str) -> dict[str, dict]:

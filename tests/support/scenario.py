@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from schemas.decode import Rejection, decode_event
+
 SCENARIOS = Path(os.environ.get("FOLIO_SCENARIOS", Path(__file__).resolve().parents[3] / "shared" / "scenarios"))
 DEC_TOL = Decimal("1e-9")
 
@@ -102,3 +104,27 @@ def compare_transactions(m: Mismatches, pid: str, expected: dict[str, dict], act
 def compare_dead_letters(m: Mismatches, expected: dict, by_reason: dict[str, int]) -> None:
     if expected["by_reason"] != by_reason:
         m.append(f"dead letters: expected {expected['by_reason']}, got {by_reason}")
+
+
+def price_history(name: str) -> dict[str, dict[str, Decimal]]:
+    """security_id → {price_date (ISO): price} from a scenario's valid `prices` events.
+
+    Events are decoded exactly as the workers decode them (decimals from the
+    raw JSON text, never through a float; invalid events skipped, as they go
+    to dead letters), and a later event for the same (security, date)
+    corrects the earlier one.
+    """
+    history: dict[str, dict[str, Decimal]] = {}
+    for raw_line in (scenario_path(name) / "events.jsonl").read_bytes().splitlines():
+        if not raw_line:
+            continue
+        line = json.loads(raw_line)
+        if line["topic"] != "prices":
+            continue
+        value = line["value"]
+        raw = value.encode() if isinstance(value, str) else raw_line[raw_line.index(b',"value":') + 9:-1]
+        event = decode_event("prices", line["key"], raw)
+        if isinstance(event, Rejection):
+            continue
+        history.setdefault(event.security_id, {})[event.price_date.isoformat()] = event.price
+    return history
