@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from schemas.decode import Rejection, decode_event
@@ -23,6 +23,8 @@ from sink.writer import write_batch
 log = logging.getLogger("folio.sink")
 
 REFERENCE_TOPICS = ("instruments", "prices", "fx_rates", "dead_letters")
+SERIES_MARKS_TOPIC = "series_marks"
+RELAY_MAX = 10_000
 
 
 def changelog_topics(app_id: str) -> dict[str, str]:
@@ -78,6 +80,7 @@ class Sink:
         self.changelogs = changelog_topics(app_id)
         self.rows_written = 0
         self._conn: asyncpg.Connection | None = None
+        self._producer: AIOKafkaProducer | None = None
 
     async def _connection(self) -> asyncpg.Connection:
         delay = 0.2
@@ -92,13 +95,12 @@ class Sink:
                 delay = min(delay * 2, 5.0)
         return self._conn
 
-    async def _write(self, batch: Batch) -> None:
+    async def _write(self, batch: Batch) -> int:
         delay = 0.2
         while True:
             conn = await self._connection()
             try:
-                await write_batch(conn, batch)
-                return
+                return await write_batch(conn, batch)
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                     asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError) as exc:
                 log.warning("write failed (%s); retrying in %.1fs", exc, delay)
@@ -107,6 +109,32 @@ class Sink:
                 self._conn = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _relay_marks(self) -> None:
+        """Publish the outbox's series marks, then delete what was published.
+
+        A crash between the two publishes some marks twice; recomputing a
+        range twice gives the same values, so that is harmless.
+        """
+        while True:
+            conn = await self._connection()
+            try:
+                rows = await conn.fetch("SELECT id, portfolio_id, from_date, to_date FROM series_marks"
+                                        " ORDER BY id LIMIT $1", RELAY_MAX)
+                if not rows:
+                    return
+                for r in rows:
+                    value = {"portfolio_id": r["portfolio_id"],
+                             "from": r["from_date"] and r["from_date"].isoformat(),
+                             "to": r["to_date"] and r["to_date"].isoformat()}
+                    await self._producer.send(SERIES_MARKS_TOPIC, key=r["portfolio_id"].encode(),
+                                              value=orjson.dumps(value))
+                await self._producer.flush()
+                await conn.execute("DELETE FROM series_marks WHERE id <= $1", rows[-1]["id"])
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+                log.warning("relaying series marks failed (%s); retrying", exc)
+                self._conn = None
+                await asyncio.sleep(0.5)
 
     async def _wait_for_topics(self, consumer: AIOKafkaConsumer, topics: list[str]) -> None:
         while True:
@@ -126,8 +154,11 @@ class Sink:
             max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20,
         )
         await consumer.start()
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+        await self._producer.start()
         try:
-            await self._wait_for_topics(consumer, topics)
+            await self._wait_for_topics(consumer, [*topics, SERIES_MARKS_TOPIC])
+            await self._relay_marks()
             consumer.subscribe(topics)
             while stop is None or not stop.is_set():
                 fetched = await consumer.getmany(timeout_ms=200, max_records=self.batch_max)
@@ -136,10 +167,12 @@ class Sink:
                 records = [r for batch in fetched.values() for r in batch]
                 batch = build_batch(records, self.changelogs)
                 if len(batch):
-                    await self._write(batch)
+                    if await self._write(batch):
+                        await self._relay_marks()
                     self.rows_written += len(batch)
                 await consumer.commit()
         finally:
             await consumer.stop()
+            await self._producer.stop()
             if self._conn is not None and not self._conn.is_closed():
                 await self._conn.close()

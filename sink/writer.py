@@ -9,6 +9,7 @@ from datetime import date
 
 import asyncpg
 
+from sink.marks import Mark, previous_transactions, record_marks
 from sink.rows import Batch
 
 UPSERT_PORTFOLIO = """
@@ -98,8 +99,11 @@ ON CONFLICT DO NOTHING
 """
 
 
-async def write_batch(conn: asyncpg.Connection, batch: Batch) -> None:
+async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
+    """Write the batch and its series marks atomically; returns how many marks were stored."""
     async with conn.transaction():
+        previous = await previous_transactions(conn, batch)
+        position_marks: list[Mark] = []
         if batch.portfolios:
             await conn.executemany(UPSERT_PORTFOLIO, list(batch.portfolios.values()))
         if batch.transactions:
@@ -107,7 +111,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> None:
         if batch.cash:
             await conn.executemany(UPSERT_CASH, list(batch.cash.values()))
         if batch.positions:
-            await _write_positions(conn, batch)
+            position_marks = await _write_positions(conn, batch)
         if batch.instruments:
             await conn.executemany(UPSERT_INSTRUMENT, list(batch.instruments.values()))
         if batch.prices:
@@ -116,15 +120,16 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> None:
             await conn.executemany(UPSERT_FX, list(batch.fx_rates.values()))
         if batch.dead_letters:
             await conn.executemany(INSERT_DEAD_LETTER, list(batch.dead_letters.values()))
+        return await record_marks(conn, batch, previous, position_marks)
 
 
-async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> None:
+async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:
     keys = list(batch.positions)
     stored = {(r["portfolio_id"], r["security_id"]): r["seq"] for r in await conn.fetch(
         POSITION_SEQS, [k[0] for k in keys], [k[1] for k in keys])}
     changes = [c for c in batch.positions.values() if stored.get(c.key, 0) < c.state["seq"]]
     if not changes:
-        return
+        return []
     # History: when the database holds the state just before this batch's first
     # record, only the dates from `history_from` on changed; otherwise (a gap,
     # e.g. compacted changelog) the key's whole history is replaced.
@@ -158,3 +163,5 @@ async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> None:
             columns=["portfolio_id", "security_id", "transaction_id", "open_date", "arrival",
                      "quantity", "cost_local", "cost_base"])
     await conn.executemany(UPSERT_POSITION, [c.position_row() for c in changes])
+    return ([(c.key[0], None, None) for c in whole]
+            + [(c.key[0], date.fromisoformat(c.history_from), None) for c in partial])

@@ -19,9 +19,11 @@ import mode
 from aiokafka import AIOKafkaProducer
 
 from core.fx import FxBook
+from core.market import InstrumentInfo, MarketData
+from core.quote_snapshot import snapshot_quotes
 from folio.config import load_settings
 from schemas.decode import Rejection, decode_event
-from schemas.events import FxRate
+from schemas.events import FxRate, Instrument, Price
 from streams.app import make_app
 from streams.apply import Incoming, LedgerContext, apply_group
 from streams.batch_codec import unpack
@@ -60,6 +62,10 @@ cash = _table("cash", "cash balance, by portfolio|currency")
 
 context = LedgerContext({"books": books, "ledger": ledger, "positions": positions, "cash": cash},
                         FxBook(), None, None)
+# Prices are keyed by security and positions by portfolio: every worker reads
+# every price, rate and instrument (a broadcast join), so whichever worker
+# owns a portfolio can value it. Shares the FX book the ledger books with.
+market = MarketData(fx=context.fx_book)
 ready = asyncio.Event()
 # Both agents write the same tables: one batch at a time.
 state_lock = asyncio.Lock()
@@ -71,11 +77,25 @@ def _apply_fx(key: bytes | None, value: bytes | None) -> None:
         context.fx_book.put(decoded.from_currency, decoded.to_currency, decoded.rate_date.isoformat(), decoded.rate)
 
 
+def _apply_price(key: bytes | None, value: bytes | None) -> None:
+    decoded = decode_event("prices", None if key is None else key.decode("utf-8", "replace"), value or b"")
+    if isinstance(decoded, Price):
+        market.prices.put(decoded.security_id, decoded.price_date.isoformat(), decoded.price, decoded.currency)
+
+
+def _apply_instrument(key: bytes | None, value: bytes | None) -> None:
+    decoded = decode_event("instruments", None if key is None else key.decode("utf-8", "replace"), value or b"")
+    if isinstance(decoded, Instrument):
+        market.instruments[decoded.security_id] = InstrumentInfo(
+            decoded.security_id, decoded.name, decoded.currency, decoded.asset_class, decoded.sector, decoded.country)
+
+
 @app.service
 class SideServices(mode.Service):
     """FX feed (caught up before anything is applied), changelog producer, transaction batcher."""
 
     batcher: TransactionBatcher | None = None
+    market_feeds: tuple[ReferenceFeed, ...] = ()
 
     async def on_start(self) -> None:
         broker = load_settings().broker
@@ -85,11 +105,16 @@ class SideServices(mode.Service):
         await self._require_co_partitioning()
         context.fx_feed = ReferenceFeed(broker, "fx_rates", _apply_fx)
         await context.fx_feed.start()
+        self.market_feeds = (ReferenceFeed(broker, "instruments", _apply_instrument),
+                             ReferenceFeed(broker, "prices", _apply_price))
+        for feed in self.market_feeds:
+            await feed.start()
         await transaction_batches.maybe_declare()
         self.batcher = TransactionBatcher(broker, "transactions", BATCH_TOPIC, f"{app.conf.id}-batcher")
         await self.batcher.start()
         ready.set()
-        log.info("fx feed caught up: %d rates", len(context.fx_book))
+        log.info("market caught up: %d rates, %d prices, %d instruments",
+                 len(context.fx_book), len(market.prices), len(market.instruments))
 
     async def _require_co_partitioning(self) -> None:
         """Table partition p holds exactly the keys of source partition p, or nothing is right."""
@@ -102,6 +127,8 @@ class SideServices(mode.Service):
     async def on_stop(self) -> None:
         if self.batcher is not None:
             await self.batcher.stop()
+        for feed in self.market_feeds:
+            await feed.stop()
         if context.fx_feed is not None:
             await context.fx_feed.stop()
         if context.producer is not None:
@@ -179,11 +206,8 @@ async def live_portfolio(web, request, portfolio_id: str):
     book = _state(books, portfolio_id)
     if book is None:
         return web.json({"error": "unknown portfolio"}, status=404)
-    body = {
-        "book": book,
-        "positions": [p for s in book["securities"]
-                      if (p := _state(positions, compound_key(portfolio_id, s))) is not None],
-        "cash": [c for ccy in book["currencies"]
-                 if (c := _state(cash, compound_key(portfolio_id, ccy))) is not None],
-    }
-    return web.json(body)
+    held = [p for s in book["securities"] if (p := _state(positions, compound_key(portfolio_id, s))) is not None]
+    balances = [c for ccy in book["currencies"] if (c := _state(cash, compound_key(portfolio_id, ccy))) is not None]
+    quotes = snapshot_quotes(market, {p["security_id"]: p["currency"] for p in held if p.get("listed")},
+                             [c["currency"] for c in balances], book["definition"]["base_currency"])
+    return web.json({"book": book, "positions": held, "cash": balances, "market": quotes})

@@ -31,6 +31,12 @@ def worker_spec(web_port: int, data_dir: Path, name: str = "positions", log_leve
                         "FOLIO_WORKER_URL": url})
 
 
+def series_spec(name: str = "series", log_level: str = "info") -> ProcessSpec:
+    """The daily-series topology (no tables, no web server: PostgreSQL is its state)."""
+    return ProcessSpec(name, [sys.executable, "-m", "folio.devenv.worker", "-A", "streams.series",
+                              "worker", "-l", log_level])
+
+
 def sink_spec() -> ProcessSpec:
     return ProcessSpec("sink", [sys.executable, "-m", "sink"])
 

@@ -19,12 +19,12 @@ import httpx
 from folio.devenv.broker import TansuBroker, free_port
 from folio.devenv.postgres import LocalPostgres
 from folio.devenv import tansu_highwater
-from folio.devenv.processes import Supervisor, api_spec, sink_spec, worker_spec
+from folio.devenv.processes import Supervisor, api_spec, series_spec, sink_spec, worker_spec
 from folio.devenv.progress import wait_for_lag_zero
 from folio.devenv.snapshot import SnapshotError, restore_snapshot, save_snapshot
 from folio.topics import apply_topics, load_topics
 from sink.migrate import migrate
-from sink.runner import REFERENCE_TOPICS, changelog_topics
+from sink.runner import REFERENCE_TOPICS, SERIES_MARKS_TOPIC, changelog_topics
 
 log = logging.getLogger("folio.stack")
 
@@ -113,6 +113,7 @@ class Stack:
             self.worker_dir(i).mkdir(parents=True, exist_ok=True)
             self.supervisor.start(worker_spec(self.worker_ports[i], self.worker_dir(i), name))
         self.supervisor.start(sink_spec())
+        self.supervisor.start(series_spec())
         if self.with_api:
             self.supervisor.start(api_spec(self.api_port))
         await self.wait_ready()
@@ -187,6 +188,8 @@ class Stack:
                   app: ["portfolios", f"{app}-transaction-batches", "instruments", "prices", "fx_rates"]}
         if include_sink:
             groups[f"{self.app_id}-sink"] = [*changelog_topics(self.app_id), *REFERENCE_TOPICS]
+            # The sink relays series marks before it commits, so after it the series topology.
+            groups[f"{self.app_id}-series"] = [SERIES_MARKS_TOPIC]
         return groups
 
     async def wait_idle(self, timeout: float = 300.0, include_sink: bool = True) -> float:

@@ -1,0 +1,101 @@
+"""The daily-series topology: stale date ranges → recomputed `daily_series` rows.
+
+Run with `faust -A streams.series worker`. The sink stores, in the same
+transaction as each change, which (portfolio, dates) it made stale (see
+sink.marks) and relays those marks onto `series_marks`, keyed by portfolio.
+This agent coalesces a batch of marks per portfolio and recomputes exactly
+those dates from PostgreSQL (streams.series_store → core.series), so a
+back-dated trade or a corrected price rewrites only what it affects. Marks are
+acknowledged after the rows are committed: a crash replays them, and a
+recompute is idempotent.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+from typing import Any
+
+import asyncpg
+import mode
+import orjson
+
+from folio.config import load_settings
+from streams.app import make_app
+from streams.series_store import recompute
+
+log = logging.getLogger(__name__)
+
+app = make_app("series")
+app.conf.web_enabled = False
+marks_topic = app.topic("series_marks", key_type=bytes, value_type=bytes,
+                        key_serializer="raw", value_serializer="raw")
+BATCH_MAX = 1000
+BATCH_WITHIN = 0.1
+
+
+class _Pool:
+    pool: asyncpg.Pool | None = None
+    ready = asyncio.Event()
+
+
+@app.service
+class Database(mode.Service):
+    async def on_start(self) -> None:
+        dsn = load_settings().database_url
+        if not dsn:
+            raise RuntimeError("DATABASE_URL is not set: the series topology reads and writes PostgreSQL")
+        _Pool.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        _Pool.ready.set()
+
+    async def on_stop(self) -> None:
+        if _Pool.pool is not None:
+            await _Pool.pool.close()
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def coalesce(marks: list[dict[str, Any]]) -> dict[str, tuple[date | None, date | None]]:
+    """One covering range per portfolio; None (open) wins on either side."""
+    ranges: dict[str, tuple[date | None, date | None]] = {}
+    for m in marks:
+        lo, hi = _day(m.get("from")), _day(m.get("to"))
+        pid = m["portfolio_id"]
+        if pid in ranges:
+            a, b = ranges[pid]
+            lo = None if a is None or lo is None else min(a, lo)
+            hi = None if b is None or hi is None else max(b, hi)
+        ranges[pid] = (lo, hi)
+    return ranges
+
+
+@app.agent(marks_topic, concurrency=1)
+async def keep_series(stream) -> None:
+    await _Pool.ready.wait()
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+        marks = []
+        for event in events:
+            try:
+                marks.append(orjson.loads(event.message.value))
+            except orjson.JSONDecodeError:
+                log.error("ignoring an unreadable series mark at offset %s", event.message.offset)
+        for portfolio_id, (lo, hi) in coalesce(marks).items():
+            await _recompute_until_done(portfolio_id, lo, hi)
+
+
+async def _recompute_until_done(portfolio_id: str, lo: date | None, hi: date | None) -> None:
+    """PostgreSQL down is waited out: a mark is acknowledged only once its rows are in."""
+    delay = 0.2
+    while True:
+        try:
+            async with _Pool.pool.acquire() as conn:
+                written = await recompute(conn, portfolio_id, lo, hi)
+            log.debug("series %s %s..%s: %d points", portfolio_id, lo, hi, written)
+            return
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError) as exc:
+            log.warning("series recompute of %s failed (%s); retrying in %.1fs", portfolio_id, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
