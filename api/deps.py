@@ -20,6 +20,7 @@ from fastapi import Depends, Path, Query, Request
 from pydantic import PlainValidator, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.analytics import PeriodRequest
 from api.db import Database
 from api.errors import NotFound
 from api.live import LiveClient
@@ -100,3 +101,15 @@ async def known_portfolio(portfolio_id: PortfolioId, session: SessionDep) -> str
 
 
 KnownPortfolio = Annotated[str, Depends(known_portfolio)]
+
+
+def period_params(
+    from_: Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD, inclusive")] = None,
+    to: Annotated[IsoDate | None, Query(description="YYYY-MM-DD, inclusive; default as_of")] = None,
+    period: Annotated[str | None, Query(max_length=16, description="MTD, QTD, YTD, 1M, 3M, 6M, nY, SI or Y<year>")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="anchor of a named period; default the latest market date")] = None,
+) -> PeriodRequest:
+    return PeriodRequest(period, from_, to, as_of)
+
+
+PeriodDep = Annotated[PeriodRequest, Depends(period_params)]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from api.numbers import decimal_text
 
@@ -68,6 +68,9 @@ class PositionOut(BaseModel):
     realized_local: Money
     realized_base: Money
     currency: str | None
+    price: Money | None = None
+    price_date: date | None = None
+    fx: Money | None = None
     mv_local: Money | None
     mv_base: Money | None
     unrealized_local: Money | None
@@ -148,6 +151,8 @@ class CashBalanceOut(BaseModel):
     currency: str
     amount: Money
     amount_base: Money | None
+    fx: Money | None = None
+    valuation_status: ValuationStatus = "ok"
 
 
 class CashOut(Paginated):
@@ -186,3 +191,87 @@ class Liveness(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]
+
+
+# --- valuation and analytics ------------------------------------------------
+
+class ValuationOut(BaseModel):
+    portfolio_id: str
+    as_of: date | None
+    source: Source
+    base_currency: str
+    complete: bool
+    mv_base: Money | None
+    cash_base: Money | None
+    known_mv_base: Money
+    known_cash_base: Money
+    cost_base: Money
+    unrealized_base: Money | None
+    realized_base: Money
+    income_base: Money
+    total_base: Money | None
+
+
+class SeriesPointOut(BaseModel):
+    date: date
+    mv: Money | None
+    inflow: Money | None
+    outflow: Money | None
+    r: float | None
+
+
+class TimeseriesOut(Paginated):
+    portfolio_id: str
+    base_currency: str
+    items: list[SeriesPointOut]
+
+
+class PerformanceOut(BaseModel):
+    portfolio_id: str
+    period: str | None
+    from_: date | None = Field(alias="from", serialization_alias="from")
+    to: date | None
+    days: int | None
+    twr: float | None
+    twr_annualized: float | None
+    mwr_annualized: float | None
+    mwr_period: float | None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class RiskOut(BaseModel):
+    portfolio_id: str
+    period: str | None
+    from_: date | None = Field(alias="from", serialization_alias="from")
+    to: date | None
+    benchmark: str | None
+    risk_free: float
+    confidence: float
+    volatility: float | None
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float | None
+    beta: float | None
+    alpha: float | None
+    tracking_error: float | None
+    information_ratio: float | None
+    var: float | None
+    cvar: float | None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class BucketOut(BaseModel):
+    name: str
+    mv_base: Money
+    weight: float | None
+
+
+class AllocationOut(BaseModel):
+    portfolio_id: str
+    by: str
+    as_of: date | None
+    source: Source
+    complete: bool
+    buckets: list[BucketOut]

@@ -3,26 +3,35 @@ from __future__ import annotations
 
 from datetime import date
 
-from api.models import CashBalanceOut, CashOut, LotOut, LotsOut, PositionOut, PositionsOut, Source
-from api.queries.rows import CashRow, LotRow, Page, PositionRow
-from api.valuation import value_cash, value_positions
+from api.models import (
+    CashBalanceOut,
+    CashOut,
+    LotOut,
+    LotsOut,
+    PositionOut,
+    PositionsOut,
+    Source,
+)
+from api.numbers import ratio
+from api.queries.rows import LotRow, Page
+from core.valuation import PortfolioValuation
 
 
 def positions_out(portfolio_id: str, as_of: date | None, source: Source,
-                  rows: list[PositionRow], page: Page) -> PositionsOut:
+                  valuation: PortfolioValuation, page: Page) -> PositionsOut:
     # Valued as a whole (weights need the portfolio's total), then paged.
-    values = value_positions(rows, as_of)
     positions = [
         PositionOut(
-            security_id=row.security_id, currency=row.currency,
-            quantity=row.quantity, cost_local=row.cost_local, cost_base=row.cost_base,
-            avg_cost_local=row.avg_cost_local,
-            realized_local=row.realized_local, realized_base=row.realized_base,
+            security_id=value.security_id, currency=value.currency,
+            quantity=value.quantity, cost_local=value.cost_local, cost_base=value.cost_base,
+            avg_cost_local=ratio(value.cost_local, value.quantity),
+            realized_local=value.realized_local, realized_base=value.realized_base,
+            price=value.price, price_date=value.price_date, fx=value.fx,
             mv_local=value.mv_local, mv_base=value.mv_base,
             unrealized_local=value.unrealized_local, unrealized_base=value.unrealized_base,
             weight=value.weight, valuation_status=value.valuation_status,
         )
-        for row, value in zip(rows, values)
+        for value in valuation.positions
     ]
     return PositionsOut(portfolio_id=portfolio_id, as_of=as_of, source=source, total=len(positions),
                         limit=page.limit, offset=page.offset, positions=page.slice(positions))
@@ -37,9 +46,9 @@ def lots_out(portfolio_id: str, security_id: str, source: Source, lots: list[Lot
     )
 
 
-def cash_out(portfolio_id: str, as_of: date | None, source: Source, rows: list[CashRow], page: Page) -> CashOut:
-    in_base = value_cash(rows, as_of)
-    balances = [CashBalanceOut(currency=row.currency, amount=row.amount, amount_base=base)
-                for row, base in zip(rows, in_base)]
+def cash_out(portfolio_id: str, as_of: date | None, source: Source, valuation: PortfolioValuation,
+             page: Page) -> CashOut:
+    balances = [CashBalanceOut(currency=c.currency, amount=c.balance, amount_base=c.mv_base, fx=c.fx,
+                               valuation_status=c.valuation_status) for c in valuation.cash]
     return CashOut(portfolio_id=portfolio_id, as_of=as_of, source=source, total=len(balances),
                    limit=page.limit, offset=page.offset, balances=page.slice(balances))

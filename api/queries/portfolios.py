@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.errors import NotFound
 from api.queries.rows import Page, Paged
 from api.queries.tables import portfolios
 
@@ -28,3 +29,11 @@ async def get_portfolio(session: AsyncSession, portfolio_id: str) -> dict[str, A
 async def portfolio_exists(session: AsyncSession, portfolio_id: str) -> bool:
     found = await session.scalar(select(portfolios.c.portfolio_id).where(portfolios.c.portfolio_id == portfolio_id))
     return found is not None
+
+
+async def portfolio_base_currency(session: AsyncSession, portfolio_id: str) -> str:
+    """The portfolio's base currency; 404 for an unknown portfolio."""
+    found = await session.scalar(select(portfolios.c.base_currency).where(portfolios.c.portfolio_id == portfolio_id))
+    if found is None:
+        raise NotFound(f"unknown portfolio {portfolio_id!r}")
+    return found

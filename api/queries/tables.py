@@ -2,7 +2,18 @@
 columns the API reads. The sink owns the schema; this only mirrors it."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
@@ -81,4 +92,41 @@ dead_letters = Table(
     Column("transaction_id", Text),
     Column("detail", Text, nullable=False),
     Column("dead_lettered_at", DateTime(timezone=True), nullable=False),
+)
+
+instruments = Table(
+    "instruments", metadata,
+    Column("security_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("asset_class", Text), Column("sector", Text), Column("country", Text),
+)
+
+prices = Table(
+    "prices", metadata,
+    Column("security_id", Text, primary_key=True),
+    Column("price_date", Date, primary_key=True),
+    _num("price"),
+    Column("currency", Text),
+)
+
+fx_rates = Table(
+    "fx_rates", metadata,
+    Column("from_currency", Text, primary_key=True),
+    Column("to_currency", Text, primary_key=True),
+    Column("rate_date", Date, primary_key=True),
+    _num("rate"),
+)
+
+daily_series = Table(
+    "daily_series", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("date", Date, primary_key=True),
+    _num("mv", True), _num("inflow", True), _num("outflow", True),
+)
+
+market_horizon = Table(
+    "market_horizon", metadata,
+    Column("singleton", Boolean, primary_key=True),
+    Column("horizon", Date, nullable=False),
 )

@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import DatabaseDep, IsoDate, LiveDep, PageDep, PortfolioId, ensure_portfolio
+from api.deps import DatabaseDep, IsoDate, LiveDep, PageDep, PortfolioId
 from api.models import CashOut
-from api.queries.cash import cash_as_of
-from api.queries.live import live_cash
+from api.queries.portfolios import portfolio_base_currency
 from api.responses import cash_out
+from api.valuation import value_as_of, value_live
 
 router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["cash"])
 
@@ -21,9 +21,8 @@ async def read_cash(
     as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD: from PostgreSQL; absent: live")] = None,
 ) -> CashOut:
     if as_of is None:
-        state = await live.require_portfolio(portfolio_id)
-        return cash_out(portfolio_id, None, "live", live_cash(state), page)
+        return cash_out(portfolio_id, None, "live", value_live(await live.require_portfolio(portfolio_id)), page)
     async with database.session() as session:
-        await ensure_portfolio(session, portfolio_id)
-        rows = await cash_as_of(session, portfolio_id, as_of)
-    return cash_out(portfolio_id, as_of, "db", rows, page)
+        base_currency = await portfolio_base_currency(session, portfolio_id)
+        valued = await value_as_of(session, portfolio_id, base_currency, as_of)
+    return cash_out(portfolio_id, as_of, "db", valued, page)

@@ -5,12 +5,22 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import DatabaseDep, IsoDate, LiveDep, PageDep, PortfolioId, SecurityId, ensure_portfolio
+from api.deps import (
+    DatabaseDep,
+    IsoDate,
+    LiveDep,
+    PageDep,
+    PortfolioId,
+    SecurityId,
+    ensure_portfolio,
+)
 from api.errors import NotFound
 from api.models import LotsOut, PositionsOut
-from api.queries.live import live_lots, live_positions
-from api.queries.positions import open_lots, position_listed, positions_as_of
+from api.queries.live import live_lots
+from api.queries.portfolios import portfolio_base_currency
+from api.queries.positions import open_lots, position_listed
 from api.responses import lots_out, positions_out
+from api.valuation import value_as_of, value_live
 
 router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["positions"])
 _ERRORS = {404: {"description": "unknown portfolio or security"},
@@ -23,12 +33,11 @@ async def read_positions(
     as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD: from PostgreSQL; absent: live")] = None,
 ) -> PositionsOut:
     if as_of is None:
-        state = await live.require_portfolio(portfolio_id)
-        return positions_out(portfolio_id, None, "live", live_positions(state), page)
+        return positions_out(portfolio_id, None, "live", value_live(await live.require_portfolio(portfolio_id)), page)
     async with database.session() as session:
-        await ensure_portfolio(session, portfolio_id)
-        rows = await positions_as_of(session, portfolio_id, as_of)
-    return positions_out(portfolio_id, as_of, "db", rows, page)
+        base_currency = await portfolio_base_currency(session, portfolio_id)
+        valued = await value_as_of(session, portfolio_id, base_currency, as_of)
+    return positions_out(portfolio_id, as_of, "db", valued, page)
 
 
 @router.get("/positions/{security_id}/lots", responses=_ERRORS)

@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from core.lots import Lot
+from core.market import MarketData
+from core.quote_snapshot import snapshot_quotes
 from core.records import CashState, PortfolioState, PositionState
 
 
@@ -30,7 +32,8 @@ def cash(portfolio_id: str, currency: str, balance: str, movers: int = 1) -> dic
 
 
 def live_answer(portfolio_id: str, positions: list[dict[str, Any]] = (), cash_states: list[dict[str, Any]] = (),
-                base_currency: str = "USD") -> dict[str, Any]:
+                base_currency: str = "USD", market: MarketData | None = None) -> dict[str, Any]:
+    """`market`: what the worker's feeds hold (default none: every price missing)."""
     book = PortfolioState(
         portfolio_id,
         {"portfolio_id": portfolio_id, "name": f"Portfolio {portfolio_id}", "base_currency": base_currency,
@@ -38,4 +41,7 @@ def live_answer(portfolio_id: str, positions: list[dict[str, Any]] = (), cash_st
         securities=[p["security_id"] for p in positions],
         currencies=[c["currency"] for c in cash_states],
     ).to_dict()
-    return {"book": book, "positions": list(positions), "cash": list(cash_states)}
+    quotes = snapshot_quotes(market or MarketData(), {p["security_id"]: p["currency"] for p in positions
+                                                      if p["listed"]},
+                             [c["currency"] for c in cash_states], base_currency)
+    return {"book": book, "positions": list(positions), "cash": list(cash_states), "market": quotes}

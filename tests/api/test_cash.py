@@ -18,8 +18,10 @@ async def test_live_cash_lists_every_currency_a_transaction_moved(make_client, s
     assert response.status_code == 200
     body = response.json()
     assert (body["portfolio_id"], body["source"], body["as_of"], body["total"]) == ("P1", "live", None, 2)
-    assert body["balances"] == [{"currency": "EUR", "amount": "0", "amount_base": None},
-                                {"currency": "USD", "amount": "-2302.50", "amount_base": None}]
+    # No EUR rate, but a zero balance is worth 0 in any currency; USD is the base (rate 1).
+    assert body["balances"] == [
+        {"currency": "EUR", "amount": "0", "amount_base": "0", "fx": None, "valuation_status": "ok"},
+        {"currency": "USD", "amount": "-2302.50", "amount_base": "-2302.50", "fx": "1", "valuation_status": "ok"}]
 
 
 async def test_live_cash_of_a_portfolio_the_worker_does_not_know_is_404(make_client, start_worker_stub):
@@ -53,9 +55,10 @@ async def test_cash_as_of_a_date_sums_the_booked_cash_effects_traded_by_then(cas
     assert response.status_code == 200
     body = response.json()
     assert (body["source"], body["as_of"]) == ("db", "2024-01-03")
-    assert body["balances"] == [{"currency": "EUR", "amount": "-1480", "amount_base": None},
-                                {"currency": "GBP", "amount": "0", "amount_base": None},
-                                {"currency": "USD", "amount": "7697.50", "amount_base": None}]
+    assert body["balances"] == [
+        {"currency": "EUR", "amount": "-1480", "amount_base": None, "fx": None, "valuation_status": "missing_fx"},
+        {"currency": "GBP", "amount": "0", "amount_base": "0", "fx": None, "valuation_status": "ok"},
+        {"currency": "USD", "amount": "7697.50", "amount_base": "7697.50", "fx": "1", "valuation_status": "ok"}]
 
 
 async def test_cash_as_of_a_later_date_includes_later_flows(cash_ledger, db_client):

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
+from core.market import MarketData
 from tests.api.live_state import cash, live_answer, lot, position
 
-NULL_VALUATION = {"mv_local": None, "mv_base": None, "unrealized_local": None, "unrealized_base": None,
-                  "weight": None, "valuation_status": "missing_price"}
+NULL_VALUATION = {"price": None, "price_date": None, "fx": None, "mv_local": None, "mv_base": None,
+                  "unrealized_local": None, "unrealized_base": None, "weight": None, "valuation_status": "missing_price"}
+# A closed position needs no market data: worth 0, status ok (SPEC §2; scenarios README).
+CLOSED = {**NULL_VALUATION, "mv_local": "0", "mv_base": "0", "unrealized_local": "0", "unrealized_base": "0",
+          "valuation_status": "ok"}
 
 
 @pytest.fixture
@@ -44,7 +49,7 @@ async def test_positions_as_of_a_date_are_each_listed_positions_latest_history_r
          "cost_base": "2302.50", "avg_cost_local": "153.50", "realized_local": "0", "realized_base": "0",
          **NULL_VALUATION},
         {"security_id": "IBM", "currency": "USD", "quantity": "0", "cost_local": "0", "cost_base": "0",
-         "avg_cost_local": None, "realized_local": "20", "realized_base": "20", **NULL_VALUATION},
+         "avg_cost_local": None, "realized_local": "20", "realized_base": "20", **CLOSED},
         {"security_id": "MSFT", "currency": "EUR", "quantity": "4", "cost_local": "1480", "cost_base": "1628.00",
          "avg_cost_local": "370", "realized_local": "0", "realized_base": "0", **NULL_VALUATION},
     ]
@@ -115,10 +120,48 @@ async def test_live_positions_sum_the_lots_of_each_listed_position(make_client, 
          "cost_base": "2302.50", "avg_cost_local": "153.50", "realized_local": "0", "realized_base": "0",
          **NULL_VALUATION},
         {"security_id": "IBM", "currency": "USD", "quantity": "0", "cost_local": "0", "cost_base": "0",
-         "avg_cost_local": None, "realized_local": "20", "realized_base": "20", **NULL_VALUATION},
+         "avg_cost_local": None, "realized_local": "20", "realized_base": "20", **CLOSED, "weight": 0.0},
         {"security_id": "MSFT", "currency": "EUR", "quantity": "4", "cost_local": "1480", "cost_base": "1628.00",
          "avg_cost_local": "370", "realized_local": "0", "realized_base": "0", **NULL_VALUATION},
     ]
+
+
+async def test_live_positions_are_valued_at_the_latest_price_and_rate_the_worker_holds(make_client, start_worker_stub):
+    market = MarketData()
+    market.prices.put("AAPL", "2024-01-10", Decimal("150"))
+    market.prices.put("AAPL", "2024-01-11", Decimal("160"))
+    market.prices.put("MSFT", "2024-01-11", Decimal("400"))
+    market.fx_book.put("EUR", "USD", "2024-01-11", Decimal("1.2"))
+    state = p1_live()
+    client = await make_client(worker_url=start_worker_stub({"P1": live_answer(
+        "P1", positions=state["positions"], cash_states=state["cash"], market=market)}))
+
+    aapl, ibm, msft = (await client.get("/portfolios/P1/positions")).json()["positions"]
+
+    # AAPL 15 × 160 = 2400, cost 2302.50 → +97.50. MSFT 4 × 400 = 1600 EUR × 1.2 = 1920 USD,
+    # unrealized 1600 − 1480 = 120 EUR, 1920 − 1628 = 292 USD. Total value 2400 + 1920 + 0 − 2302.50
+    # (cash) = 2017.50: weights 2400/2017.5 and 1920/2017.5.
+    assert (aapl["price"], aapl["price_date"], aapl["fx"], aapl["mv_local"], aapl["mv_base"],
+            aapl["unrealized_base"], aapl["valuation_status"]) == ("160", "2024-01-11", "1", "2400", "2400",
+                                                                    "97.50", "ok")
+    assert (msft["mv_local"], msft["mv_base"], msft["unrealized_local"], msft["unrealized_base"]) == (
+        "1600", "1920.0", "120", "292.00")
+    assert aapl["weight"] == pytest.approx(2400 / 2017.5, rel=1e-12)
+    assert msft["weight"] == pytest.approx(1920 / 2017.5, rel=1e-12)
+    assert (ibm["mv_base"], ibm["valuation_status"]) == ("0", "ok")
+
+
+async def test_a_position_without_a_rate_keeps_its_local_figures_and_says_missing_fx(make_client, start_worker_stub):
+    market = MarketData()
+    market.prices.put("MSFT", "2024-01-11", Decimal("400"))
+    state = live_answer("P1", positions=[position("P1", "MSFT", lot("T3", "2024-01-03", 4, "4", "1480", "1628.00"),
+                                                  currency="EUR")], market=market)
+    client = await make_client(worker_url=start_worker_stub({"P1": state}))
+
+    [msft] = (await client.get("/portfolios/P1/positions")).json()["positions"]
+
+    assert (msft["mv_local"], msft["unrealized_local"], msft["mv_base"], msft["unrealized_base"],
+            msft["valuation_status"]) == ("1600", "120", None, None, "missing_fx")
 
 
 async def test_a_short_position_has_negative_quantity_and_cost(make_client, start_worker_stub):

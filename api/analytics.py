@@ -1,0 +1,94 @@
+"""The stored daily series as numpy arrays, and the period a request asks for.
+
+Routes load a portfolio's series once (every date up to the period's end:
+each r_t needs the date before it) and hand the arrays to core.analytics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import InvalidParameter
+from api.queries.market import price_history
+from api.queries.series import SeriesRow, first_transaction_date, horizon, series_rows
+from core.analytics.periods import clamp_period, resolve_period
+from core.analytics.returns import benchmark_returns, daily_returns
+
+
+def _floats(values: list) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Series:
+    rows: list[SeriesRow]
+    dates: np.ndarray  # datetime64[D]
+    mv: np.ndarray
+    inflow: np.ndarray
+    outflow: np.ndarray
+    r: np.ndarray
+    first_date: date | None
+
+    @classmethod
+    def of(cls, rows: list[SeriesRow], first_date: date | None) -> Series:
+        mv, inflow, outflow = _floats([r.mv for r in rows]), _floats([r.inflow for r in rows]), \
+            _floats([r.outflow for r in rows])
+        dates = np.array([r.date for r in rows], dtype="datetime64[D]")
+        return cls(rows, dates, mv, inflow, outflow, daily_returns(mv, inflow, outflow), first_date)
+
+
+async def load_series(session: AsyncSession, portfolio_id: str, to: date | None) -> Series:
+    rows = await series_rows(session, portfolio_id, to)
+    return Series.of(rows, await first_transaction_date(session, portfolio_id))
+
+
+@dataclass(frozen=True)
+class PeriodRequest:
+    """`period` (anchored on `as_of`) or explicit `from`/`to`; `as_of` defaults to the market horizon."""
+
+    period: str | None
+    from_: date | None
+    to: date | None
+    as_of: date | None
+
+    def check(self) -> None:
+        if self.period is not None and (self.from_ is not None or self.to is not None):
+            raise InvalidParameter("query", "period", "give either period or from/to, not both")
+        if self.from_ is not None and self.to is not None and self.from_ > self.to:
+            raise InvalidParameter("query", "from", f"from ({self.from_}) is after to ({self.to})")
+        if self.period is not None:
+            try:
+                resolve_period(self.period, date.today())
+            except ValueError as exc:
+                raise InvalidParameter("query", "period", str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Window:
+    """The requested [from, to] before clamping, and the clamped one (None: empty)."""
+
+    from_: date | None
+    to: date | None
+    clamped: tuple[date, date] | None
+
+
+async def resolve_window(session: AsyncSession, request: PeriodRequest, first_date: date | None) -> Window:
+    request.check()
+    anchor = request.as_of or request.to or await horizon(session)
+    if anchor is None:  # nothing was ever traded or priced
+        return Window(request.from_, request.to, None)
+    if request.period is not None:
+        from_, to = resolve_period(request.period, anchor)
+    else:
+        from_, to = request.from_, request.to or anchor
+    return Window(from_, to, clamp_period(from_, to, first_date))
+
+
+async def benchmark_series(session: AsyncSession, security_id: str, dates: np.ndarray, to: date) -> np.ndarray:
+    history = await price_history(session, security_id, to)
+    price_dates = np.array([d for d, _ in history], dtype="datetime64[D]")
+    prices = np.array([p for _, p in history], dtype=np.float64)
+    return benchmark_returns(dates, price_dates, prices)

@@ -1,0 +1,51 @@
+"""The stored daily series and what analytics need around it, from PostgreSQL."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.queries.tables import daily_series, market_horizon, transactions
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRow:
+    date: date
+    mv: Decimal | None
+    inflow: Decimal | None
+    outflow: Decimal | None
+
+
+async def series_rows(session: AsyncSession, portfolio_id: str, to: date | None = None) -> list[SeriesRow]:
+    """Every valuation date up to `to` (returns need each date's predecessor)."""
+    s = daily_series
+    query = select(s.c.date, s.c.mv, s.c.inflow, s.c.outflow).where(s.c.portfolio_id == portfolio_id)
+    if to is not None:
+        query = query.where(s.c.date <= to)
+    rows = await session.execute(query.order_by(s.c.date))
+    return [SeriesRow(r.date, r.mv, r.inflow, r.outflow) for r in rows]
+
+
+async def first_transaction_date(session: AsyncSession, portfolio_id: str) -> date | None:
+    t = transactions
+    return await session.scalar(select(func.min(t.c.trade_date))
+                                .where(t.c.portfolio_id == portfolio_id, t.c.status == "BOOKED"))
+
+
+async def horizon(session: AsyncSession) -> date | None:
+    """The latest trade, price or FX date seen: the default as-of of analytics."""
+    return await session.scalar(select(market_horizon.c.horizon))
+
+
+async def income_base(session: AsyncSession, portfolio_id: str, as_of: date | None) -> Decimal:
+    """Net income booked (DIVIDEND, INTEREST: amount − fees, at each one's booked rate)."""
+    t = transactions
+    net = (t.c.amount - func.coalesce(t.c.fees, 0)) * func.coalesce(t.c.fx_applied, 1)
+    query = select(func.coalesce(func.sum(net), 0)).where(
+        t.c.portfolio_id == portfolio_id, t.c.status == "BOOKED", t.c.type.in_(("DIVIDEND", "INTEREST")))
+    if as_of is not None:
+        query = query.where(t.c.trade_date <= as_of)
+    return Decimal(await session.scalar(query))

@@ -1,0 +1,42 @@
+"""GET /portfolios/{id}/risk: volatility, ratios, drawdown, benchmark figures, VaR/CVaR."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.analytics import benchmark_series, load_series, resolve_window
+from api.deps import KnownPortfolio, PeriodDep, QueryId, SessionDep
+from api.errors import InvalidParameter
+from api.models import RiskOut
+from api.queries.market import price_history
+from api.queries.portfolios import get_portfolio
+from api.queries.series import first_transaction_date
+from core.analytics.risk import FIGURES, risk_for_period
+
+_FAR = date(9999, 12, 31)
+router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["analytics"])
+
+
+@router.get("/risk", responses={404: {"description": "unknown portfolio"}})
+async def read_risk(
+    portfolio_id: KnownPortfolio, session: SessionDep, request: PeriodDep,
+    benchmark: Annotated[QueryId, Query(description="security_id; default the portfolio's benchmark_id")] = None,
+    risk_free: Annotated[float, Query(gt=-1.0, le=1.0, description="annual risk-free rate, e.g. 0.03")] = 0.0,
+    confidence: Annotated[float, Query(gt=0.0, lt=1.0, description="VaR/CVaR confidence level")] = 0.95,
+) -> RiskOut:
+    window = await resolve_window(session, request, await first_transaction_date(session, portfolio_id))
+    if benchmark is None:
+        benchmark = (await get_portfolio(session, portfolio_id))["benchmark_id"]
+    elif not await price_history(session, benchmark, window.to or window.from_ or _FAR):
+        raise InvalidParameter("query", "benchmark", f"no prices for benchmark {benchmark!r}")
+    params = dict(portfolio_id=portfolio_id, period=request.period, benchmark=benchmark,
+                  risk_free=risk_free, confidence=confidence)
+    if window.clamped is None:
+        return RiskOut(from_=window.from_, to=window.to, **params, **dict.fromkeys(FIGURES))
+    from_, to = window.clamped
+    s = await load_series(session, portfolio_id, to)
+    b = None if benchmark is None else await benchmark_series(session, benchmark, s.dates, to)
+    figures = risk_for_period(s.dates, s.r, b, from_, to, risk_free, confidence)
+    return RiskOut(from_=from_, to=to, **params, **figures)

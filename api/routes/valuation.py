@@ -1,0 +1,40 @@
+"""GET /portfolios/{id}/valuation: the portfolio's totals, live or as of a date."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import DatabaseDep, IsoDate, LiveDep, PortfolioId
+from api.models import ValuationOut
+from api.queries.portfolios import portfolio_base_currency
+from api.queries.series import income_base
+from api.valuation import value_as_of, value_live
+
+router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["valuation"])
+
+
+@router.get("/valuation", responses={404: {"description": "unknown portfolio"},
+                                     503: {"description": "worker or database unavailable"}})
+async def read_valuation(
+    portfolio_id: PortfolioId, live: LiveDep, database: DatabaseDep,
+    as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD: from PostgreSQL; absent: live")] = None,
+) -> ValuationOut:
+    if as_of is None:
+        state = await live.require_portfolio(portfolio_id)
+        # Income is a booked fact; PostgreSQL has it (the worker keeps no per-portfolio total).
+        async with database.session() as session:
+            valued = value_live(state, await income_base(session, portfolio_id, None))
+    else:
+        async with database.session() as session:
+            base_currency = await portfolio_base_currency(session, portfolio_id)
+            valued = await value_as_of(session, portfolio_id, base_currency, as_of,
+                                       await income_base(session, portfolio_id, as_of))
+    return ValuationOut(
+        portfolio_id=portfolio_id, as_of=as_of, source="live" if as_of is None else "db",
+        base_currency=valued.base_currency, complete=valued.complete,
+        mv_base=valued.securities_mv_base, cash_base=valued.cash_mv_base,
+        known_mv_base=valued.known_securities_mv_base, known_cash_base=valued.known_cash_mv_base,
+        cost_base=valued.cost_base, unrealized_base=valued.unrealized_base, realized_base=valued.realized_base,
+        income_base=valued.income_base, total_base=valued.total_base,
+    )
