@@ -5,6 +5,7 @@
     folio produce FILE [--topics portfolios,prices]
     folio dlq list [--json]
     folio dlq redrive
+    folio series rebuild [--portfolio ID ...]
 
 Kafka is reached at $KAFKA_BOOTSTRAP (default 127.0.0.1:9092).
 """
@@ -70,6 +71,12 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.set_defaults(handler=_dlq_list)
     dlq.add_parser("redrive", help="re-publish dead letters not redriven yet").set_defaults(handler=_dlq_redrive)
+
+    series = commands.add_parser("series", help="daily series").add_subparsers(dest="action", required=True)
+    rebuild = series.add_parser("rebuild", help="recompute whole daily series (default: every portfolio)")
+    rebuild.add_argument("--portfolio", action="append", default=[], metavar="ID",
+                         help="only this portfolio (repeatable); without it every portfolio in $DATABASE_URL")
+    rebuild.set_defaults(handler=_series_rebuild)
     return parser
 
 
@@ -114,6 +121,19 @@ def _dlq_redrive(args: argparse.Namespace, settings: Settings) -> int:
     from folio.dlq import redrive
 
     print(f"re-published {asyncio.run(redrive(settings.broker))} dead letters")
+    return 0
+
+
+def _series_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from folio.series import all_portfolios, rebuild
+
+    portfolios = args.portfolio
+    if not portfolios:
+        if not settings.database_url:
+            print("folio: set DATABASE_URL (or name portfolios with --portfolio)", file=sys.stderr)
+            return 2
+        portfolios = asyncio.run(all_portfolios(settings.database_url))
+    print(f"marked {asyncio.run(rebuild(settings.broker, portfolios))} portfolio series for recomputation")
     return 0
 
 

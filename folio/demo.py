@@ -1,4 +1,9 @@
-"""A small, deterministic demo book: two portfolios, a few months of trading."""
+"""A small, deterministic demo book: two portfolios, about 15 months of trading.
+
+Long enough for every analytics endpoint to say something: daily prices and FX
+rates for every instrument and benchmark, deposits and withdrawals (so MWR and
+TWR differ), dividends, a fee, and more than a year of history (1Y, YTD, MTD…).
+"""
 from __future__ import annotations
 
 import json
@@ -6,8 +11,8 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-START = date(2026, 6, 1)
-DAYS = 120
+START = date(2025, 9, 1)
+DAYS = 446  # through Friday 2026-11-20
 
 INSTRUMENTS = [
     {"security_id": "AAPL", "name": "Apple Inc.", "currency": "USD", "asset_class": "EQUITY",
@@ -23,14 +28,16 @@ INSTRUMENTS = [
     {"security_id": "UST10", "name": "US Treasury 10Y ETF", "currency": "USD", "asset_class": "BOND",
      "sector": "Government", "country": "US"},
     {"security_id": "SPX", "name": "S&P 500 index", "currency": "USD", "asset_class": "INDEX"},
+    {"security_id": "SX5E", "name": "EURO STOXX 50 index", "currency": "EUR", "asset_class": "INDEX"},
 ]
 PORTFOLIOS = [
     {"portfolio_id": "DEMO-GROWTH", "name": "Demo growth (USD, FIFO)", "base_currency": "USD",
      "cost_method": "FIFO", "open_date": START.isoformat(), "benchmark_id": "SPX"},
     {"portfolio_id": "DEMO-INCOME", "name": "Demo income (EUR, AVCO)", "base_currency": "EUR",
-     "cost_method": "AVCO", "open_date": START.isoformat()},
+     "cost_method": "AVCO", "open_date": START.isoformat(), "benchmark_id": "SX5E"},
 ]
-START_PRICES = {"AAPL": 190, "MSFT": 420, "ASML": 900, "SAP": 180, "ULVR": 45, "UST10": 95, "SPX": 5200}
+START_PRICES = {"AAPL": 190, "MSFT": 420, "ASML": 900, "SAP": 180, "ULVR": 45, "UST10": 95, "SPX": 5200,
+                "SX5E": 4900}
 # Every pair a demo portfolio needs into its base (USD and EUR): Folio
 # derives inverses but never crosses through a third currency.
 START_FX = {("EUR", "USD"): Decimal("1.08"), ("GBP", "USD"): Decimal("1.27"), ("GBP", "EUR"): Decimal("1.17")}
@@ -48,6 +55,7 @@ def demo_events(seed: int = 7) -> list[dict]:
     prices = {s: float(p) for s, p in START_PRICES.items()}
     fx = {pair: float(rate) for pair, rate in START_FX.items()}
     days = [START + timedelta(d) for d in range(DAYS) if (START + timedelta(d)).weekday() < 5]
+    closes: dict[tuple[str, date], str] = {}
     for day in days:
         for (base, quote), rate in fx.items():
             fx[(base, quote)] = rate * (1 + rng.gauss(0, 0.003))
@@ -56,13 +64,14 @@ def demo_events(seed: int = 7) -> list[dict]:
                 "rate": _q(fx[(base, quote)], "0.000001")}})
         for sid in prices:
             prices[sid] *= 1 + rng.gauss(0.0004, 0.012)
+            closes[(sid, day)] = _q(prices[sid])
             events.append({"topic": "prices", "key": sid, "value": {
-                "security_id": sid, "price_date": day.isoformat(), "price": _q(prices[sid])}})
-    events += _transactions(rng, days)
+                "security_id": sid, "price_date": day.isoformat(), "price": closes[(sid, day)]}})
+    events += _transactions(rng, days, closes)
     return events
 
 
-def _transactions(rng: random.Random, days: list[date]) -> list[dict]:
+def _transactions(rng: random.Random, days: list[date], closes: dict[tuple[str, date], str]) -> list[dict]:
     out = []
     plans = {"DEMO-GROWTH": ("USD", ["AAPL", "MSFT", "ASML", "ULVR"]),
              "DEMO-INCOME": ("EUR", ["SAP", "ASML", "UST10", "ULVR"])}
@@ -81,7 +90,8 @@ def _transactions(rng: random.Random, days: list[date]) -> list[dict]:
         for day in days[1:]:
             if rng.random() < 0.35:
                 sid = rng.choice(universe)
-                price = START_PRICES[sid] * (1 + rng.uniform(-0.05, 0.05))
+                # Filled within half a percent of the day's close.
+                price = float(closes[(sid, day)]) * (1 + rng.uniform(-0.005, 0.005))
                 if held.get(sid, 0) > 20 and rng.random() < 0.35:
                     qty = rng.randint(5, held[sid])
                     held[sid] -= qty
@@ -92,6 +102,10 @@ def _transactions(rng: random.Random, days: list[date]) -> list[dict]:
                     held[sid] = held.get(sid, 0) + qty
                     tx(type="BUY", trade_date=day.isoformat(), security_id=sid, quantity=str(qty),
                        price=_q(price), fees="4.95", currency=ccy[sid])
+            if day.month in (3, 9) and day.day <= 7 and day.weekday() == 0:
+                tx(type="DEPOSIT", trade_date=day.isoformat(), amount="100000", currency=base)
+            if day.month in (6, 12) and day.day <= 7 and day.weekday() == 0:
+                tx(type="WITHDRAWAL", trade_date=day.isoformat(), amount="50000", currency=base)
             if day.day == 15 and held:
                 sid = rng.choice(sorted(held))
                 tx(type="DIVIDEND", trade_date=day.isoformat(), security_id=sid,

@@ -64,6 +64,10 @@ folio is up.
   portfolios   {stack.api_url}/portfolios
   positions    {stack.api_url}/portfolios/DEMO-GROWTH/positions
   transactions {stack.api_url}/portfolios/DEMO-GROWTH/transactions
+  valuation    {stack.api_url}/portfolios/DEMO-GROWTH/valuation
+  performance  {stack.api_url}/portfolios/DEMO-GROWTH/performance?period=YTD
+  risk         {stack.api_url}/portfolios/DEMO-GROWTH/risk?period=1Y
+  allocation   {stack.api_url}/portfolios/DEMO-GROWTH/allocation?by=sector
   Kafka        {stack.bootstrap}
   PostgreSQL   {stack.dsn}
   logs         {stack.data_dir / 'logs'}

@@ -135,3 +135,22 @@ async def test_a_new_market_date_appends_a_date_to_every_portfolio_and_rewrites_
     assert _rewritten(before, after) == {("PA", "2024-01-08"), ("PB", "2024-01-08")}
     # PA: 10 × 140; PB: 5 × 100 (Friday's Y price) + 0 cash.
     assert (after[("PA", "2024-01-08")][0], after[("PB", "2024-01-08")][0]) == ("1400", "500")
+
+
+async def test_series_rebuild_restores_a_lost_series_with_the_same_values(two_books):
+    from folio.series import rebuild
+
+    stack = two_books
+    before = await _rows(stack.dsn)
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        await conn.execute("DELETE FROM daily_series WHERE portfolio_id = 'PA'")
+    finally:
+        await conn.close()
+
+    assert await rebuild(stack.bootstrap, ["PA"]) == 1
+    await stack.wait_idle()
+    after = await _rows(stack.dsn)
+
+    assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+    assert _rewritten(before, after) == {("PA", f"2024-01-0{d}") for d in range(1, 6)}
