@@ -78,10 +78,11 @@ def transaction_marks(batch: Batch, previous: dict[tuple[str, str], tuple]) -> l
     return marks
 
 
-async def price_marks(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:
+async def price_marks(conn: asyncpg.Connection, changed: list[tuple[str, date]]) -> list[Mark]:
+    """`changed`: the (security, date) prices the batch really wrote."""
     first: dict[str, date] = {}
     last: dict[str, date] = {}
-    for security_id, day in batch.prices:
+    for security_id, day in changed:
         first[security_id] = min(first.get(security_id, day), day)
         last[security_id] = max(last.get(security_id, day), day)
     securities = list(first)
@@ -90,10 +91,11 @@ async def price_marks(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:
             for r in await conn.fetch(_HOLDERS, securities)]
 
 
-async def fx_marks(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:
+async def fx_marks(conn: asyncpg.Connection, changed: list[tuple[str, str, date]]) -> list[Mark]:
+    """`changed`: the (from, to, date) rates the batch really wrote."""
     first: dict[tuple[str, str], date] = {}
     last: dict[tuple[str, str], date] = {}
-    for from_ccy, to_ccy, day in batch.fx_rates:
+    for from_ccy, to_ccy, day in changed:
         pair = tuple(sorted((from_ccy, to_ccy)))
         first[pair] = min(first.get(pair, day), day)
         last[pair] = max(last.get(pair, day), day)
@@ -145,14 +147,15 @@ def coalesce(marks: list[Mark]) -> list[Mark]:
 
 
 async def record_marks(conn: asyncpg.Connection, batch: Batch, previous: dict[tuple[str, str], tuple],
-                       position_marks: list[Mark]) -> int:
+                       position_marks: list[Mark], changed_prices: list[tuple] = (),
+                       changed_fx: list[tuple] = ()) -> int:
     """Derive and store the batch's series marks; returns how many were stored."""
     marks = list(position_marks)
     marks += transaction_marks(batch, previous)
-    if batch.prices:
-        marks += await price_marks(conn, batch)
-    if batch.fx_rates:
-        marks += await fx_marks(conn, batch)
+    if changed_prices:
+        marks += await price_marks(conn, list(changed_prices))
+    if changed_fx:
+        marks += await fx_marks(conn, list(changed_fx))
     if batch.instruments:
         marks += await instrument_marks(conn, batch)
     marks += await horizon_marks(conn, _latest_date(batch))

@@ -74,21 +74,25 @@ ON CONFLICT (security_id) DO UPDATE SET
 WHERE (instruments.src_partition, instruments.src_offset) < (EXCLUDED.src_partition, EXCLUDED.src_offset)
 """
 
-UPSERT_PRICE = """
+# One statement per batch; RETURNING says which rows really changed (a replayed
+# record changes nothing), and only those stale any series.
+UPSERT_PRICES = """
 INSERT INTO prices (security_id, price_date, price, currency, src_partition, src_offset)
-VALUES ($1,$2,$3,$4,$5,$6)
+SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::text[], $5::integer[], $6::bigint[])
 ON CONFLICT (security_id, price_date) DO UPDATE SET
   price = EXCLUDED.price, currency = EXCLUDED.currency,
   src_partition = EXCLUDED.src_partition, src_offset = EXCLUDED.src_offset
 WHERE (prices.src_partition, prices.src_offset) < (EXCLUDED.src_partition, EXCLUDED.src_offset)
+RETURNING security_id, price_date
 """
 
-UPSERT_FX = """
+UPSERT_FX_RATES = """
 INSERT INTO fx_rates (from_currency, to_currency, rate_date, rate, src_partition, src_offset)
-VALUES ($1,$2,$3,$4,$5,$6)
+SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::integer[], $6::bigint[])
 ON CONFLICT (from_currency, to_currency, rate_date) DO UPDATE SET
   rate = EXCLUDED.rate, src_partition = EXCLUDED.src_partition, src_offset = EXCLUDED.src_offset
 WHERE (fx_rates.src_partition, fx_rates.src_offset) < (EXCLUDED.src_partition, EXCLUDED.src_offset)
+RETURNING from_currency, to_currency, rate_date
 """
 
 INSERT_DEAD_LETTER = """
@@ -114,13 +118,20 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
             position_marks = await _write_positions(conn, batch)
         if batch.instruments:
             await conn.executemany(UPSERT_INSTRUMENT, list(batch.instruments.values()))
-        if batch.prices:
-            await conn.executemany(UPSERT_PRICE, list(batch.prices.values()))
-        if batch.fx_rates:
-            await conn.executemany(UPSERT_FX, list(batch.fx_rates.values()))
+        changed_prices = await _upsert_columns(conn, UPSERT_PRICES, batch.prices.values())
+        changed_fx = await _upsert_columns(conn, UPSERT_FX_RATES, batch.fx_rates.values())
         if batch.dead_letters:
             await conn.executemany(INSERT_DEAD_LETTER, list(batch.dead_letters.values()))
-        return await record_marks(conn, batch, previous, position_marks)
+        return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx)
+
+
+async def _upsert_columns(conn: asyncpg.Connection, statement: str, rows) -> list[tuple]:
+    """Row tuples → one column array per field → one statement; the keys it changed."""
+    rows = list(rows)
+    if not rows:
+        return []
+    columns = [list(column) for column in zip(*rows)]
+    return [tuple(r) for r in await conn.fetch(statement, *columns)]
 
 
 async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:

@@ -21,7 +21,8 @@ RATE_TOLERANCE = 1e-14
 # Rates tried, lowest first, to bracket a root for bisection on (−1, ∞).
 _BRACKET_GRID = np.array(
     [-1 + 1e-9, -0.999999, -0.9999, -0.999, -0.99, -0.95, -0.9, -0.75, -0.5, -0.25, 0.0, 0.1,
-     0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0, 1e3, 1e4, 1e6, 1e9]
+     0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0, 1e3, 1e4, 1e6, 1e9, 1e12, 1e15, 1e20, 1e30, 1e50, 1e100,
+     1e200]
 )
 
 
@@ -109,7 +110,9 @@ def _bisection(years: np.ndarray, amounts: np.ndarray) -> float | None:
     low_sign = signs[changes[0]]
     with np.errstate(all="ignore"):
         for _ in range(400):
-            middle = 0.5 * (low + high)
+            # A few days' returns annualize to huge rates: halve wide positive
+            # brackets geometrically, or reaching float precision takes hundreds of steps.
+            middle = (low * high) ** 0.5 if low > 0 and high > 4 * low else 0.5 * (low + high)
             if middle in (low, high):
                 break
             sign = _sign_of_npv(middle, years, amounts)

@@ -129,6 +129,38 @@ class Rows:
             source_topic, partition, offset, key, raw_value, reason, field, transaction_id, detail,
             at or datetime(2024, 1, 2, 12, 0, offset % 60, tzinfo=timezone.utc))
 
+    # Market and analytics rows (prices, FX, instruments, the daily series, the horizon).
+
+    async def instrument(self, security_id: str, *, name: str | None = None, currency: str = "USD",
+                         isin: str | None = None, asset_class: str | None = None, sector: str | None = None,
+                         country: str | None = None) -> None:
+        await self.conn.execute(
+            "INSERT INTO instruments VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+            security_id, name or security_id, currency, isin, asset_class, sector, country, next(self._seq))
+
+    async def price(self, security_id: str, day: date, price: str, *, currency: str | None = None) -> None:
+        await self.conn.execute(
+            "INSERT INTO prices VALUES ($1, $2, $3, $4, 0, $5)",
+            security_id, day, _dec(price), currency, next(self._seq))
+
+    async def fx(self, from_currency: str, to_currency: str, day: date, rate: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO fx_rates VALUES ($1, $2, $3, $4, 0, $5)",
+            from_currency, to_currency, day, _dec(rate), next(self._seq))
+
+    async def series(self, portfolio_id: str, day: date, mv: str | None, *, inflow: str | None = "0",
+                     outflow: str | None = "0") -> None:
+        """One daily_series row; None is an unknown figure (missing market data)."""
+        await self.conn.execute(
+            "INSERT INTO daily_series (portfolio_id, date, mv, inflow, outflow) VALUES ($1, $2, $3, $4, $5)",
+            portfolio_id, day, _dec(mv), _dec(inflow), _dec(outflow))
+
+    async def horizon(self, day: date) -> None:
+        """The market horizon (the default as-of of analytics)."""
+        await self.conn.execute(
+            "INSERT INTO market_horizon (singleton, horizon) VALUES (true, $1)"
+            " ON CONFLICT (singleton) DO UPDATE SET horizon = EXCLUDED.horizon", day)
+
 
 @pytest.fixture
 async def rows(api_database_url: str) -> AsyncIterator[Rows]:
@@ -139,6 +171,13 @@ async def rows(api_database_url: str) -> AsyncIterator[Rows]:
         yield Rows(conn)
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def analytics_rows(rows: Rows) -> Rows:
+    """`rows`, with the analytics tables (daily series, horizon, series marks) emptied too."""
+    await rows.conn.execute("TRUNCATE daily_series, market_horizon, series_marks")
+    return rows
 
 
 class FakePublisher:
