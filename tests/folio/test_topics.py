@@ -37,6 +37,8 @@ def test_topics_yaml_declares_folio_topics_with_their_retention():
         "prices": {"cleanup.policy": "delete", "retention.ms": "-1"},
         "fx_rates": {"cleanup.policy": "delete", "retention.ms": "-1"},
         "dead_letters": {"cleanup.policy": "delete", "retention.ms": "-1"},
+        # Internal (sink → series topology); a lost backlog is rebuilt by `folio series rebuild`: a week.
+        "series_marks": {"cleanup.policy": "delete", "retention.ms": "604800000"},
     }
     assert {spec.partitions for spec in specs.values()} == {4}
     assert {spec.replication for spec in specs.values()} == {1}
