@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import InvalidParameter
 from api.queries.market import price_history
-from api.queries.series import SeriesRow, first_transaction_date, horizon, series_rows
+from api.queries.series import SeriesRow, first_transaction_date, horizon, series_arrays, series_rows
 from core.analytics.periods import clamp_period, resolve_period
 from core.analytics.returns import benchmark_returns, daily_returns
 
@@ -41,8 +41,28 @@ class Series:
 
 
 async def load_series(session: AsyncSession, portfolio_id: str, to: date | None) -> Series:
+    """The stored rows (exact decimals) and their returns: for listing the series."""
     rows = await series_rows(session, portfolio_id, to)
     return Series.of(rows, await first_transaction_date(session, portfolio_id))
+
+
+@dataclass(frozen=True)
+class SeriesArrays:
+    """The series as float arrays only: what performance and risk compute on."""
+
+    dates: np.ndarray  # datetime64[D]
+    mv: np.ndarray
+    inflow: np.ndarray
+    outflow: np.ndarray
+    r: np.ndarray
+
+
+async def load_series_arrays(session: AsyncSession, portfolio_id: str, to: date) -> SeriesArrays:
+    found = await series_arrays(session, portfolio_id, to)
+    # None (unknown) becomes NaN in a float array.
+    mv, inflow, outflow = (np.array(found[k] or [], dtype=np.float64) for k in ("mv", "inflow", "outflow"))
+    dates = np.array(found["days"] or [], dtype="datetime64[D]")
+    return SeriesArrays(dates, mv, inflow, outflow, daily_returns(mv, inflow, outflow))
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,5 @@ async def resolve_window(session: AsyncSession, request: PeriodRequest, first_da
 
 
 async def benchmark_series(session: AsyncSession, security_id: str, dates: np.ndarray, to: date) -> np.ndarray:
-    history = await price_history(session, security_id, to)
-    price_dates = np.array([d for d, _ in history], dtype="datetime64[D]")
-    prices = np.array([p for _, p in history], dtype=np.float64)
-    return benchmark_returns(dates, price_dates, prices)
+    days, prices = await price_history(session, security_id, to)
+    return benchmark_returns(dates, np.array(days, dtype="datetime64[D]"), np.array(prices, dtype=np.float64))

@@ -210,4 +210,7 @@ async def live_portfolio(web, request, portfolio_id: str):
     balances = [c for ccy in book["currencies"] if (c := _state(cash, compound_key(portfolio_id, ccy))) is not None]
     quotes = snapshot_quotes(market, {p["security_id"]: p["currency"] for p in held if p.get("listed")},
                              [c["currency"] for c in balances], book["definition"]["base_currency"])
-    return web.json({"book": book, "positions": held, "cash": balances, "market": quotes})
+    # Entries and daily history stay here: they grow with the position's past
+    # and no live read needs them (history is served from PostgreSQL).
+    slim = [{k: v for k, v in p.items() if k not in ("entries", "history")} for p in held]
+    return web.json({"book": book, "positions": slim, "cash": balances, "market": quotes})

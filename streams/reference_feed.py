@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 log = logging.getLogger(__name__)
+FETCH_WAIT_MS = int(os.environ.get("FOLIO_FEED_FETCH_WAIT_MS", "50"))
 
 
 class ReferenceFeed:
@@ -31,6 +33,9 @@ class ReferenceFeed:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False,
             auto_offset_reset="earliest", group_id=None,
+            # A new price should reach live valuations within tens of ms: a
+            # broker may hold a fetch until this wait ends (Kafka's default 500).
+            fetch_max_wait_ms=FETCH_WAIT_MS,
         )
         await self._consumer.start()
         parts = None

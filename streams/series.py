@@ -27,6 +27,8 @@ from streams.series_store import recompute
 log = logging.getLogger(__name__)
 
 app = make_app("series")
+# No web server (its state is PostgreSQL): run it with `--without-web`, since
+# the faust CLI turns the web server on whatever the app configures.
 app.conf.web_enabled = False
 marks_topic = app.topic("series_marks", key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")

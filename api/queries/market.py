@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,9 +47,15 @@ async def market_on(session: AsyncSession, security_ids: Iterable[str], on: date
     return MarketData(book, fx, await instruments_of(session, ids))
 
 
-async def price_history(session: AsyncSession, security_id: str, to: date) -> list[tuple[date, float]]:
-    """A benchmark's prices up to `to`, in its own currency (returns are ratios: floats)."""
-    query = (select(prices.c.price_date, prices.c.price)
-             .where(prices.c.security_id == security_id, prices.c.price_date <= to)
-             .order_by(prices.c.price_date))
-    return [(r.price_date, float(r.price)) for r in await session.execute(query)]
+_PRICE_ARRAYS = text("""
+SELECT array_agg(price_date - DATE '1970-01-01' ORDER BY price_date) AS days,
+       array_agg(price::float8 ORDER BY price_date) AS prices
+FROM prices WHERE security_id = :security_id AND price_date <= :to
+""")
+
+
+async def price_history(session: AsyncSession, security_id: str, to: date) -> tuple[list[int], list[float]]:
+    """A benchmark's prices up to `to` in its own currency, as day numbers (since
+    1970-01-01) and floats (returns are ratios); empty lists when it has none."""
+    row = (await session.execute(_PRICE_ARRAYS, {"security_id": security_id, "to": to})).mappings().one()
+    return row["days"] or [], row["prices"] or []

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.queries.tables import daily_series, market_horizon, transactions
@@ -49,3 +49,20 @@ async def income_base(session: AsyncSession, portfolio_id: str, as_of: date | No
     if as_of is not None:
         query = query.where(t.c.trade_date <= as_of)
     return Decimal(await session.scalar(query))
+
+
+# One row of arrays: analytics need floats anyway (returns are ratios), and
+# 2,600 dates as one row cost a tenth of 2,600 rows of Decimals.
+_SERIES_ARRAYS = text("""
+SELECT array_agg(date - DATE '1970-01-01' ORDER BY date) AS days,
+       array_agg(mv::float8 ORDER BY date) AS mv,
+       array_agg(inflow::float8 ORDER BY date) AS inflow,
+       array_agg(outflow::float8 ORDER BY date) AS outflow
+FROM daily_series WHERE portfolio_id = :portfolio_id AND date <= :to
+""")
+
+
+async def series_arrays(session: AsyncSession, portfolio_id: str, to: date) -> dict[str, list | None]:
+    """Day numbers (since 1970-01-01) and mv/inflow/outflow as floats (None: unknown), up to `to`."""
+    row = (await session.execute(_SERIES_ARRAYS, {"portfolio_id": portfolio_id, "to": to})).mappings().one()
+    return dict(row)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.analytics import benchmark_series, load_series, resolve_window
+from api.analytics import benchmark_series, load_series_arrays, resolve_window
 from api.deps import KnownPortfolio, PeriodDep, QueryId, SessionDep
 from api.errors import InvalidParameter
 from api.models import RiskOut
@@ -29,14 +29,14 @@ async def read_risk(
     window = await resolve_window(session, request, await first_transaction_date(session, portfolio_id))
     if benchmark is None:
         benchmark = (await get_portfolio(session, portfolio_id))["benchmark_id"]
-    elif not await price_history(session, benchmark, window.to or window.from_ or _FAR):
+    elif not (await price_history(session, benchmark, window.to or window.from_ or _FAR))[0]:
         raise InvalidParameter("query", "benchmark", f"no prices for benchmark {benchmark!r}")
     params = dict(portfolio_id=portfolio_id, period=request.period, benchmark=benchmark,
                   risk_free=risk_free, confidence=confidence)
     if window.clamped is None:
         return RiskOut(from_=window.from_, to=window.to, **params, **dict.fromkeys(FIGURES))
     from_, to = window.clamped
-    s = await load_series(session, portfolio_id, to)
+    s = await load_series_arrays(session, portfolio_id, to)
     b = None if benchmark is None else await benchmark_series(session, benchmark, s.dates, to)
     figures = risk_for_period(s.dates, s.r, b, from_, to, risk_free, confidence)
     return RiskOut(from_=from_, to=to, **params, **figures)

@@ -26,7 +26,8 @@ def worker_spec(web_port: int, data_dir: Path, name: str = "positions", log_leve
     # folio.devenv.worker = the faust CLI plus the tansu high-watermark fix.
     url = f"http://127.0.0.1:{web_port}"
     return ProcessSpec(name, [sys.executable, "-m", "folio.devenv.worker", "-A", "streams.positions",
-                              "worker", "-l", log_level, "--web-port", str(web_port), "--web-host", "127.0.0.1"],
+                              "worker", "-l", log_level, "--web-port", str(web_port), "--web-host", "127.0.0.1",
+                              "--web-bind", "127.0.0.1"],
                        {"FOLIO_DATA_DIR": str(data_dir), "FOLIO_WORKER_WEB_PORT": str(web_port),
                         "FOLIO_WORKER_URL": url})
 
@@ -34,7 +35,7 @@ def worker_spec(web_port: int, data_dir: Path, name: str = "positions", log_leve
 def series_spec(name: str = "series", log_level: str = "info") -> ProcessSpec:
     """The daily-series topology (no tables, no web server: PostgreSQL is its state)."""
     return ProcessSpec(name, [sys.executable, "-m", "folio.devenv.worker", "-A", "streams.series",
-                              "worker", "-l", log_level])
+                              "worker", "-l", log_level, "--without-web"])
 
 
 def sink_spec() -> ProcessSpec:
