@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from datetime import date
 from typing import Any
 
@@ -32,8 +33,11 @@ app = make_app("series")
 app.conf.web_enabled = False
 marks_topic = app.topic("series_marks", key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")
-BATCH_MAX = 1000
-BATCH_WITHIN = 0.1
+# A busy stream marks the same portfolios again and again: waiting up to a
+# second lets one recompute cover them all (the series is history, not a
+# live figure, so a second of delay costs nothing a reader can see).
+BATCH_MAX = int(os.environ.get("FOLIO_SERIES_BATCH_MAX", "10000"))
+BATCH_WITHIN = float(os.environ.get("FOLIO_SERIES_BATCH_WITHIN", "1.0"))
 
 
 class _Pool:
