@@ -12,8 +12,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import InvalidParameter
-from api.queries.market import price_history
-from api.queries.series import SeriesRow, first_transaction_date, horizon, series_arrays, series_rows
+from api.queries.series import SeriesRow, horizon, series_arrays, series_rows
 from core.analytics.periods import clamp_period, resolve_period
 from core.analytics.returns import benchmark_returns, daily_returns
 
@@ -30,20 +29,18 @@ class Series:
     inflow: np.ndarray
     outflow: np.ndarray
     r: np.ndarray
-    first_date: date | None
 
     @classmethod
-    def of(cls, rows: list[SeriesRow], first_date: date | None) -> Series:
+    def of(cls, rows: list[SeriesRow]) -> Series:
         mv, inflow, outflow = _floats([r.mv for r in rows]), _floats([r.inflow for r in rows]), \
             _floats([r.outflow for r in rows])
         dates = np.array([r.date for r in rows], dtype="datetime64[D]")
-        return cls(rows, dates, mv, inflow, outflow, daily_returns(mv, inflow, outflow), first_date)
+        return cls(rows, dates, mv, inflow, outflow, daily_returns(mv, inflow, outflow))
 
 
 async def load_series(session: AsyncSession, portfolio_id: str, to: date | None) -> Series:
     """The stored rows (exact decimals) and their returns: for listing the series."""
-    rows = await series_rows(session, portfolio_id, to)
-    return Series.of(rows, await first_transaction_date(session, portfolio_id))
+    return Series.of(await series_rows(session, portfolio_id, to))
 
 
 @dataclass(frozen=True)
@@ -107,6 +104,7 @@ async def resolve_window(session: AsyncSession, request: PeriodRequest, first_da
     return Window(from_, to, clamp_period(from_, to, first_date))
 
 
-async def benchmark_series(session: AsyncSession, security_id: str, dates: np.ndarray, to: date) -> np.ndarray:
-    days, prices = await price_history(session, security_id, to)
+def benchmark_series(history: tuple[list[int], list[float]], dates: np.ndarray) -> np.ndarray:
+    """b_t over the valuation dates from a benchmark's `price_history`."""
+    days, prices = history
     return benchmark_returns(dates, np.array(days, dtype="datetime64[D]"), np.array(prices, dtype=np.float64))

@@ -109,8 +109,9 @@ async def fx_marks(conn: asyncpg.Connection, changed: list[tuple[str, str, date]
     return marks
 
 
-async def instrument_marks(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:
-    return [(r["portfolio_id"], None, None) for r in await conn.fetch(_HOLDERS, list(batch.instruments))]
+async def instrument_marks(conn: asyncpg.Connection, changed: list[tuple[str]]) -> list[Mark]:
+    """`changed`: the instruments the batch really wrote."""
+    return [(r["portfolio_id"], None, None) for r in await conn.fetch(_HOLDERS, [c[0] for c in changed])]
 
 
 def _latest_date(batch: Batch) -> date | None:
@@ -148,7 +149,7 @@ def coalesce(marks: list[Mark]) -> list[Mark]:
 
 async def record_marks(conn: asyncpg.Connection, batch: Batch, previous: dict[tuple[str, str], tuple],
                        position_marks: list[Mark], changed_prices: list[tuple] = (),
-                       changed_fx: list[tuple] = ()) -> int:
+                       changed_fx: list[tuple] = (), changed_instruments: list[tuple] = ()) -> int:
     """Derive and store the batch's series marks; returns how many were stored."""
     marks = list(position_marks)
     marks += transaction_marks(batch, previous)
@@ -156,8 +157,8 @@ async def record_marks(conn: asyncpg.Connection, batch: Batch, previous: dict[tu
         marks += await price_marks(conn, list(changed_prices))
     if changed_fx:
         marks += await fx_marks(conn, list(changed_fx))
-    if batch.instruments:
-        marks += await instrument_marks(conn, batch)
+    if changed_instruments:
+        marks += await instrument_marks(conn, list(changed_instruments))
     marks += await horizon_marks(conn, _latest_date(batch))
     rows = coalesce(marks)
     if rows:

@@ -63,15 +63,17 @@ JOIN unnest($1::text[], $2::text[]) AS k(portfolio_id, security_id)
   USING (portfolio_id, security_id)
 """
 
-UPSERT_INSTRUMENT = """
+UPSERT_INSTRUMENTS = """
 INSERT INTO instruments (security_id, name, currency, isin, asset_class, sector, country,
                          src_partition, src_offset)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::integer[], $9::bigint[])
 ON CONFLICT (security_id) DO UPDATE SET
   name = EXCLUDED.name, currency = EXCLUDED.currency, isin = EXCLUDED.isin,
   asset_class = EXCLUDED.asset_class, sector = EXCLUDED.sector, country = EXCLUDED.country,
   src_partition = EXCLUDED.src_partition, src_offset = EXCLUDED.src_offset
 WHERE (instruments.src_partition, instruments.src_offset) < (EXCLUDED.src_partition, EXCLUDED.src_offset)
+RETURNING security_id
 """
 
 # One statement per batch; RETURNING says which rows really changed (a replayed
@@ -116,13 +118,13 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
             await conn.executemany(UPSERT_CASH, list(batch.cash.values()))
         if batch.positions:
             position_marks = await _write_positions(conn, batch)
-        if batch.instruments:
-            await conn.executemany(UPSERT_INSTRUMENT, list(batch.instruments.values()))
+        changed_instruments = await _upsert_columns(conn, UPSERT_INSTRUMENTS, batch.instruments.values())
         changed_prices = await _upsert_columns(conn, UPSERT_PRICES, batch.prices.values())
         changed_fx = await _upsert_columns(conn, UPSERT_FX_RATES, batch.fx_rates.values())
         if batch.dead_letters:
             await conn.executemany(INSERT_DEAD_LETTER, list(batch.dead_letters.values()))
-        return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx)
+        return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx,
+                                  changed_instruments)
 
 
 async def _upsert_columns(conn: asyncpg.Connection, statement: str, rows) -> list[tuple]:

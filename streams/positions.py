@@ -71,20 +71,25 @@ ready = asyncio.Event()
 state_lock = asyncio.Lock()
 
 
+def _decoded(topic: str, key: bytes | None, value: bytes | None):
+    """A feed record as the screening agent decodes it (a Rejection is skipped: it dead-letters it)."""
+    return decode_event(topic, None if key is None else key.decode("utf-8", "replace"), value or b"")
+
+
 def _apply_fx(key: bytes | None, value: bytes | None) -> None:
-    decoded = decode_event("fx_rates", None if key is None else key.decode("utf-8", "replace"), value or b"")
+    decoded = _decoded("fx_rates", key, value)
     if isinstance(decoded, FxRate):
         context.fx_book.put(decoded.from_currency, decoded.to_currency, decoded.rate_date.isoformat(), decoded.rate)
 
 
 def _apply_price(key: bytes | None, value: bytes | None) -> None:
-    decoded = decode_event("prices", None if key is None else key.decode("utf-8", "replace"), value or b"")
+    decoded = _decoded("prices", key, value)
     if isinstance(decoded, Price):
         market.prices.put(decoded.security_id, decoded.price_date.isoformat(), decoded.price, decoded.currency)
 
 
 def _apply_instrument(key: bytes | None, value: bytes | None) -> None:
-    decoded = decode_event("instruments", None if key is None else key.decode("utf-8", "replace"), value or b"")
+    decoded = _decoded("instruments", key, value)
     if isinstance(decoded, Instrument):
         market.instruments[decoded.security_id] = InstrumentInfo(
             decoded.security_id, decoded.name, decoded.currency, decoded.asset_class, decoded.sector, decoded.country)

@@ -15,13 +15,13 @@ import asyncio
 import logging
 import os
 from datetime import date
-from typing import Any
 
 import asyncpg
 import mode
 import orjson
 
 from folio.config import load_settings
+from sink.marks import Mark, coalesce
 from streams.app import make_app
 from streams.series_store import recompute
 
@@ -63,18 +63,9 @@ def _day(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
-def coalesce(marks: list[dict[str, Any]]) -> dict[str, tuple[date | None, date | None]]:
-    """One covering range per portfolio; None (open) wins on either side."""
-    ranges: dict[str, tuple[date | None, date | None]] = {}
-    for m in marks:
-        lo, hi = _day(m.get("from")), _day(m.get("to"))
-        pid = m["portfolio_id"]
-        if pid in ranges:
-            a, b = ranges[pid]
-            lo = None if a is None or lo is None else min(a, lo)
-            hi = None if b is None or hi is None else max(b, hi)
-        ranges[pid] = (lo, hi)
-    return ranges
+def _mark(value: bytes) -> Mark:
+    m = orjson.loads(value)
+    return (m["portfolio_id"], _day(m.get("from")), _day(m.get("to")))
 
 
 @app.agent(marks_topic, concurrency=1)
@@ -84,10 +75,10 @@ async def keep_series(stream) -> None:
         marks = []
         for event in events:
             try:
-                marks.append(orjson.loads(event.message.value))
-            except orjson.JSONDecodeError:
+                marks.append(_mark(event.message.value))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 log.error("ignoring an unreadable series mark at offset %s", event.message.offset)
-        for portfolio_id, (lo, hi) in coalesce(marks).items():
+        for portfolio_id, lo, hi in coalesce(marks):
             await _recompute_until_done(portfolio_id, lo, hi)
 
 

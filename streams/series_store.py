@@ -42,11 +42,6 @@ FROM transactions
 WHERE portfolio_id = $1 AND status = 'BOOKED' AND trade_date BETWEEN $2 AND $3
 """
 
-_TRANSACTION_DAYS = """
-SELECT DISTINCT trade_date FROM transactions
-WHERE portfolio_id = $1 AND status = 'BOOKED' AND trade_date <= $2
-"""
-
 # Cash carried into the range: every effective transaction before it, summed in SQL.
 _OPENING_CASH = """
 SELECT c.key AS currency, sum(c.value::numeric) AS amount
@@ -126,8 +121,10 @@ def _iso(d: date) -> str:
 async def compute(conn: asyncpg.Connection, portfolio_id: str, p: Plan) -> list[SeriesPoint]:
     assert p.lo is not None and p.hi is not None and p.first_day is not None
     lo, hi = p.lo, p.hi
-    tx_days = [_iso(r[0]) for r in await conn.fetch(_TRANSACTION_DAYS, portfolio_id, hi)]
-    days = [d for d in valuation_dates(_iso(p.first_day), _iso(p.horizon), tx_days) if _iso(lo) <= d <= _iso(hi)]
+    in_range = await conn.fetch(_TRANSACTIONS, portfolio_id, lo, hi)
+    # lo ≥ the first transaction (plan), so the range's own weekdays and
+    # transaction dates are exactly its valuation dates.
+    days = valuation_dates(_iso(lo), _iso(hi), {_iso(r["trade_date"]) for r in in_range})
     if not days:
         return []
     traded_in = {r["security_id"]: r["currency"] for r in await conn.fetch(_POSITIONS, portfolio_id)}
@@ -141,7 +138,7 @@ async def compute(conn: asyncpg.Connection, portfolio_id: str, p: Plan) -> list[
     day_before = _iso(lo - timedelta(days=1))
     cash = [CashMove(day_before, r["currency"], r["amount"]) for r in await conn.fetch(_OPENING_CASH, portfolio_id, lo)]
     flows = []
-    for r in await conn.fetch(_TRANSACTIONS, portfolio_id, lo, hi):
+    for r in in_range:
         day = _iso(r["trade_date"])
         cash += cash_moves_of(day, {c: Decimal(a) for c, a in orjson.loads(r["cash_effect"]).items()})
         sid = r["security_id"]

@@ -27,9 +27,12 @@ async def read_risk(
     confidence: Annotated[float, Query(gt=0.0, lt=1.0, description="VaR/CVaR confidence level")] = 0.95,
 ) -> RiskOut:
     window = await resolve_window(session, request, await first_transaction_date(session, portfolio_id))
-    if benchmark is None:
+    explicit = benchmark is not None
+    if not explicit:
         benchmark = (await get_portfolio(session, portfolio_id))["benchmark_id"]
-    elif not (await price_history(session, benchmark, window.to or window.from_ or _FAR))[0]:
+    # Loaded once: it both validates an explicit benchmark and gives b_t.
+    history = None if benchmark is None else await price_history(session, benchmark, window.to or _FAR)
+    if explicit and not history[0]:
         raise InvalidParameter("query", "benchmark", f"no prices for benchmark {benchmark!r}")
     params = dict(portfolio_id=portfolio_id, period=request.period, benchmark=benchmark,
                   risk_free=risk_free, confidence=confidence)
@@ -37,6 +40,6 @@ async def read_risk(
         return RiskOut(from_=window.from_, to=window.to, **params, **dict.fromkeys(FIGURES))
     from_, to = window.clamped
     s = await load_series_arrays(session, portfolio_id, to)
-    b = None if benchmark is None else await benchmark_series(session, benchmark, s.dates, to)
+    b = None if history is None else benchmark_series(history, s.dates)
     figures = risk_for_period(s.dates, s.r, b, from_, to, risk_free, confidence)
     return RiskOut(from_=from_, to=to, **params, **figures)
