@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 
 from api.errors import NotFound, WorkerUnavailable
+from folio.telemetry import STAGE_METRICS_PATH
 
 
 class LiveClient:
@@ -49,6 +50,13 @@ class LiveClient:
         status = (await self._get("/ready/")).status_code
         if status >= 500:
             raise WorkerUnavailable(f"worker at {self.base_url} answered HTTP {status}")
+
+    async def stage_counters(self) -> dict[str, Any]:
+        """The worker process's own counters (folio.telemetry.StageCounters.snapshot())."""
+        response = await self._get(STAGE_METRICS_PATH)
+        if response.status_code != 200:
+            raise WorkerUnavailable(f"worker at {self.base_url} answered HTTP {response.status_code}")
+        return response.json()
 
     async def _get(self, path: str) -> httpx.Response:
         try:

@@ -12,6 +12,8 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.resources import Resources
 from api.routes import api_router
 from api.settings import ApiSettings
+from api.stage_status import StageWatch
+from folio.logs import configure as configure_logging
 
 
 @asynccontextmanager
@@ -33,10 +35,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.resources = Resources(settings or ApiSettings.from_env())
     app.state.metrics = Metrics()
+    app.state.stage_watch = StageWatch()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(api_router)
     return app
 
 
+configure_logging("api", default_level="WARNING")
 api = create_app()

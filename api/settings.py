@@ -7,12 +7,17 @@
   (default http://127.0.0.1:6066).
 - `FOLIO_WORKER_TIMEOUT`, `FOLIO_DB_TIMEOUT`, `FOLIO_BROKER_TIMEOUT`: seconds
   (defaults 5, 5, 10).
+- `FOLIO_UP_STATUS_FILE`: `folio up`'s children and their restarts (JSON), for /metrics.
+- `FOLIO_READY_MAX_LAG`, `FOLIO_READY_MAX_STARTS`, `FOLIO_READY_RESTART_WINDOW`,
+  `FOLIO_READY_HEARTBEAT_AGE`, `FOLIO_READY_STUCK_AFTER`: when /health/ready
+  calls a stage lagging, crash-looping or stuck (api.readiness).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
+from api.readiness import ReadinessLimits
 from folio.config import load_settings
 
 DEFAULT_WORKER_URL = "http://127.0.0.1:6066"
@@ -26,6 +31,9 @@ class ApiSettings:
     worker_timeout: float = 5.0
     db_timeout: float = 5.0
     broker_timeout: float = 10.0
+    app_id: str = "folio"
+    up_status_file: str | None = None
+    readiness: ReadinessLimits = ReadinessLimits()
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -37,4 +45,14 @@ class ApiSettings:
             worker_timeout=float(os.environ.get("FOLIO_WORKER_TIMEOUT", "5")),
             db_timeout=float(os.environ.get("FOLIO_DB_TIMEOUT", "5")),
             broker_timeout=float(os.environ.get("FOLIO_BROKER_TIMEOUT", "10")),
+            app_id=folio.app_id,
+            up_status_file=os.environ.get("FOLIO_UP_STATUS_FILE") or None,
+            readiness=ReadinessLimits(
+                max_lag=int(os.environ.get("FOLIO_READY_MAX_LAG", ReadinessLimits.max_lag)),
+                max_starts=int(os.environ.get("FOLIO_READY_MAX_STARTS", ReadinessLimits.max_starts)),
+                restart_window=float(os.environ.get("FOLIO_READY_RESTART_WINDOW", ReadinessLimits.restart_window)),
+                heartbeat_max_age=float(os.environ.get("FOLIO_READY_HEARTBEAT_AGE",
+                                                       ReadinessLimits.heartbeat_max_age)),
+                stuck_after=float(os.environ.get("FOLIO_READY_STUCK_AFTER", ReadinessLimits.stuck_after)),
+            ),
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 from folio.config import load_settings
 from folio.devenv.broker import free_port
 from folio.devenv.stack import Stack
+from folio.logs import configure as configure_logging
 from folio.produce import produce_file
 
 log = logging.getLogger("folio.up")
@@ -88,6 +89,6 @@ Ctrl-C stops everything.""", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("folio-up", default_level="WARNING")
     asyncio.run(_up(args))
     return 0

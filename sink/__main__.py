@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 
 from folio.config import load_settings
+from folio.logs import configure as configure_logging
+from folio.telemetry import heartbeat
 from sink.runner import Sink
 
 
@@ -18,13 +19,13 @@ async def _main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await Sink(settings.broker, settings.database_url, settings.app_id,
-               int(os.environ.get("FOLIO_SINK_BATCH", "5000"))).run(stop)
+    async with heartbeat("sink", settings.database_url):
+        await Sink(settings.broker, settings.database_url, settings.app_id,
+                   int(os.environ.get("FOLIO_SINK_BATCH", "5000"))).run(stop)
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("FOLIO_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("sink")
     asyncio.run(_main())
 
 

@@ -15,6 +15,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
+from folio import telemetry
+from folio.consumer_groups import positions_app_id, sink_group_id
 from schemas.decode import Rejection, decode_event
 from sink.migrate import migrate
 from sink.rows import Batch, cash_row, dead_letter_row, portfolio_row, transaction_row
@@ -28,7 +30,7 @@ RELAY_MAX = 10_000
 
 
 def changelog_topics(app_id: str) -> dict[str, str]:
-    prefix = f"{app_id}-positions"
+    prefix = positions_app_id(app_id)
     return {f"{prefix}-{table}-changelog": table for table in ("books", "ledger", "positions", "cash")}
 
 
@@ -90,6 +92,7 @@ class Sink:
                 await migrate(self._conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
+                telemetry.count_retry("database")
                 self._conn = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -104,6 +107,7 @@ class Sink:
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                     asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError) as exc:
                 log.warning("write failed (%s); retrying in %.1fs", exc, delay)
+                telemetry.count_retry("database")
                 if not conn.is_closed():
                     await conn.close()
                 self._conn = None
@@ -133,6 +137,7 @@ class Sink:
                 await conn.execute("DELETE FROM series_marks WHERE id <= $1", rows[-1]["id"])
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
                 log.warning("relaying series marks failed (%s); retrying", exc)
+                telemetry.count_retry("database")
                 self._conn = None
                 await asyncio.sleep(0.5)
 
@@ -149,7 +154,7 @@ class Sink:
         await self._connection()
         topics = [*self.changelogs, *REFERENCE_TOPICS]
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=f"{self.app_id}-sink",
+            bootstrap_servers=self.bootstrap, group_id=sink_group_id(self.app_id),
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20,
         )
@@ -170,7 +175,9 @@ class Sink:
                     if await self._write(batch):
                         await self._relay_marks()
                     self.rows_written += len(batch)
+                    telemetry.count_rows_written(len(batch))
                 await consumer.commit()
+                telemetry.count_outcomes("sink", records, ())
         finally:
             await consumer.stop()
             await self._producer.stop()

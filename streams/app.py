@@ -6,12 +6,14 @@ import os
 import faust
 
 from folio.config import load_settings
+from folio.consumer_groups import faust_app_id
+from folio.logs import faust_logging_config
 
 
 def make_app(name: str) -> faust.App:
     settings = load_settings()
     return faust.App(
-        f"{settings.app_id}-{name}",
+        faust_app_id(settings.app_id, name),
         broker=f"kafka://{settings.broker}",
         store="rocksdb://",
         datadir=str(settings.data_dir / f"{name}-data"),
@@ -32,4 +34,5 @@ def make_app(name: str) -> faust.App:
         canonical_url=os.environ.get("FOLIO_WORKER_URL")
         or f"http://127.0.0.1:{os.environ.get('FOLIO_WORKER_WEB_PORT', '6066')}",
         topic_allow_declare=True,
+        logging_config=faust_logging_config(name),
     )

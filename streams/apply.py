@@ -15,6 +15,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from core.fx import FxBook
+from folio import telemetry
+from folio.logs import record_fields
 from core.ledger import Duplicate, Rejected, apply_transaction, define_portfolio
 from core.transaction import TxFields
 from schemas.decode import Rejection, decode_event
@@ -73,7 +75,8 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
                     letters.append(letter)
             break
         except Exception as exc:
-            log.exception("event %s[%s]@%s failed", incoming.topic, incoming.partition, incoming.offset)
+            log.exception("event %s[%s]@%s failed", incoming.topic, incoming.partition, incoming.offset,
+                          extra=record_fields(incoming.topic, incoming.partition, incoming.offset))
             poisoned[i] = incoming.dead_letter("processing_error", None, f"{type(exc).__name__}: {exc}")
     try:
         await write_changes(ctx.producer, ctx.tables, partition, store.changes())
@@ -82,6 +85,7 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
         # raised, which would lose them: die first, and be re-delivered.
         log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
         exit_process(70)
+    telemetry.count_outcomes("positions", group, letters)
     return letters
 
 

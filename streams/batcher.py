@@ -21,6 +21,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from folio import telemetry
 from streams.batch_codec import pack
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class TransactionBatcher:
                     payload = pack((r.offset, r.key, r.value) for r in records)
                     pending.append(await self.producer.send(self.target, payload, partition=tp.partition))
                     self.batched += len(records)
+                    telemetry.count_record("batcher", self.source, n=len(records))
                 await asyncio.gather(*pending)
                 await self.consumer.commit()
             except asyncio.CancelledError:
@@ -81,6 +83,7 @@ class TransactionBatcher:
             except Exception:
                 # Nothing was committed for what failed: it is fetched again.
                 log.exception("batching failed; retrying from the last commit")
+                telemetry.count_retry("broker")
                 await asyncio.sleep(1.0)
                 for tp in self.consumer.assignment():
                     committed = await self.consumer.committed(tp)

@@ -21,7 +21,9 @@ from aiokafka import AIOKafkaProducer
 from core.fx import FxBook
 from core.market import InstrumentInfo, MarketData
 from core.quote_snapshot import snapshot_quotes
+from folio import telemetry
 from folio.config import load_settings
+from folio.consumer_groups import batcher_group_id, transaction_batches_topic
 from schemas.decode import Rejection, decode_event
 from schemas.events import FxRate, Instrument, Price
 from streams.app import make_app
@@ -39,7 +41,7 @@ RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer":
 PARTITIONS = app.conf.topic_partitions
 BATCH_MAX = int(os.environ.get("FOLIO_BATCH_MAX", "5000"))
 BATCH_WITHIN = float(os.environ.get("FOLIO_BATCH_WITHIN", "0.05"))
-BATCH_TOPIC = f"{app.conf.id}-transaction-batches"
+BATCH_TOPIC = transaction_batches_topic(load_settings().app_id)
 
 portfolio_input = app.topic("portfolios", **RAW)
 # Derived from `transactions`, same partitioning; kept a week (the source is
@@ -115,7 +117,7 @@ class SideServices(mode.Service):
         for feed in self.market_feeds:
             await feed.start()
         await transaction_batches.maybe_declare()
-        self.batcher = TransactionBatcher(broker, "transactions", BATCH_TOPIC, f"{app.conf.id}-batcher")
+        self.batcher = TransactionBatcher(broker, "transactions", BATCH_TOPIC, batcher_group_id(load_settings().app_id))
         await self.batcher.start()
         ready.set()
         log.info("market caught up: %d rates, %d prices, %d instruments",
@@ -186,6 +188,10 @@ async def screen_reference_data(stream) -> None:
             letter = dead_letter(m.topic, m.partition, m.offset, m.key, m.value,
                                  decoded.reason, decoded.field, decoded.detail)
             await dead_letters_topic.send(key=m.key, value=dumps(letter))
+        telemetry.count_record("reference", m.topic, getattr(decoded, "reason", None))
+
+
+telemetry.expose_on(app)
 
 
 def _state(table, key: str) -> dict[str, Any] | None:

@@ -20,7 +20,9 @@ import asyncpg
 import mode
 import orjson
 
+from folio import telemetry
 from folio.config import load_settings
+from folio.logs import record_fields
 from sink.marks import Mark, coalesce
 from streams.app import make_app
 from streams.series_store import recompute
@@ -43,6 +45,9 @@ BATCH_WITHIN = float(os.environ.get("FOLIO_SERIES_BATCH_WITHIN", "1.0"))
 class _Pool:
     pool: asyncpg.Pool | None = None
     ready = asyncio.Event()
+
+
+app.service(telemetry.heartbeat_service("series"))
 
 
 @app.service
@@ -77,7 +82,9 @@ async def keep_series(stream) -> None:
             try:
                 marks.append(_mark(event.message.value))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                log.error("ignoring an unreadable series mark at offset %s", event.message.offset)
+                log.error("ignoring an unreadable series mark at offset %s", event.message.offset,
+                          extra=record_fields(event.message.topic, event.message.partition, event.message.offset))
+        telemetry.count_record("series", "series_marks", n=len(events))
         for portfolio_id, lo, hi in coalesce(marks):
             await _recompute_until_done(portfolio_id, lo, hi)
 
@@ -88,11 +95,12 @@ async def _recompute_until_done(portfolio_id: str, lo: date | None, hi: date | N
     while True:
         try:
             async with _Pool.pool.acquire() as conn:
-                written = await recompute(conn, portfolio_id, lo, hi)
+                written = await telemetry.timed_recompute(recompute(conn, portfolio_id, lo, hi))
             log.debug("series %s %s..%s: %d points", portfolio_id, lo, hi, written)
             return
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                 asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError) as exc:
             log.warning("series recompute of %s failed (%s); retrying in %.1fs", portfolio_id, exc, delay)
+            telemetry.count_retry("database")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

@@ -130,3 +130,19 @@ market_horizon = Table(
     Column("singleton", Boolean, primary_key=True),
     Column("horizon", Date, nullable=False),
 )
+
+stage_starts = Table(
+    "stage_starts", metadata,
+    Column("stage", Text, nullable=False),
+    Column("instance", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+)
+
+stage_heartbeats = Table(
+    "stage_heartbeats", metadata,
+    Column("stage", Text, primary_key=True),
+    Column("instance", Text, primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
+    Column("counters", JSONB, nullable=False),
+)

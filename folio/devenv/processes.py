@@ -43,7 +43,7 @@ def sink_spec() -> ProcessSpec:
 
 
 def api_spec(port: int) -> ProcessSpec:
-    return ProcessSpec("api", [sys.executable, "-m", "uvicorn", "api.main:api", "--host", "127.0.0.1",
+    return ProcessSpec("api", [sys.executable, "-m", "folio.devenv.api", "api.main:api", "--host", "127.0.0.1",
                                "--port", str(port), "--log-level", "warning"])
 
 

@@ -4,35 +4,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.structs import TopicPartition
+from folio.consumer_groups import ConsumerGroup
+from folio.lag import partition_lags
 
 
 async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     """Records on `topics` not yet committed by `group` (missing topics count 0)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await consumer.start()
-    await admin.start()
-    try:
-        existing = await consumer.topics()
-        tps = [TopicPartition(t, p) for t in topics if t in existing
-               for p in sorted(consumer.partitions_for_topic(t) or [])]
-        if not tps:
-            return 0
-        ends = await consumer.end_offsets(tps)
-        # tansu needs the partitions named explicitly.
-        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
-        lag = 0
-        for tp in tps:
-            meta = committed.get(tp)
-            done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            lag += max(0, ends[tp] - done)
-        return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
+    return sum(p.lag for p in await partition_lags(bootstrap, [ConsumerGroup(group, group, tuple(topics))]))
 
 
 async def wait_for_lag_zero(bootstrap: str, groups: dict[str, list[str]], timeout: float = 300.0,

@@ -22,9 +22,9 @@ from folio.devenv import tansu_highwater
 from folio.devenv.processes import Supervisor, api_spec, series_spec, sink_spec, worker_spec
 from folio.devenv.progress import wait_for_lag_zero
 from folio.devenv.snapshot import SnapshotError, restore_snapshot, save_snapshot
+from folio.consumer_groups import consumer_groups
 from folio.topics import apply_topics, load_topics
 from sink.migrate import migrate
-from sink.runner import REFERENCE_TOPICS, SERIES_MARKS_TOPIC, changelog_topics
 
 log = logging.getLogger("folio.stack")
 
@@ -183,14 +183,7 @@ class Stack:
                     await asyncio.sleep(0.3)
 
     def lag_groups(self, include_sink: bool = True) -> dict[str, list[str]]:
-        app = f"{self.app_id}-positions"
-        groups = {f"{app}-batcher": ["transactions"],
-                  app: ["portfolios", f"{app}-transaction-batches", "instruments", "prices", "fx_rates"]}
-        if include_sink:
-            groups[f"{self.app_id}-sink"] = [*changelog_topics(self.app_id), *REFERENCE_TOPICS]
-            # The sink relays series marks before it commits, so after it the series topology.
-            groups[f"{self.app_id}-series"] = [SERIES_MARKS_TOPIC]
-        return groups
+        return {g.group_id: list(g.topics) for g in consumer_groups(self.app_id, include_sink)}
 
     async def wait_idle(self, timeout: float = 300.0, include_sink: bool = True) -> float:
         """Wait until the worker and the sink have consumed and committed everything."""

@@ -24,7 +24,7 @@ from api.settings import ApiSettings
 from sink.migrate import migrate
 
 TABLES = ("portfolios", "positions", "lots", "position_history", "cash_balances", "transactions",
-          "instruments", "prices", "fx_rates", "dead_letters")
+          "instruments", "prices", "fx_rates", "dead_letters", "stage_starts", "stage_heartbeats")
 NO_WORKER = "http://127.0.0.1:9"  # discard port: nothing answers
 
 
@@ -154,6 +154,17 @@ class Rows:
         await self.conn.execute(
             "INSERT INTO daily_series (portfolio_id, date, mv, inflow, outflow) VALUES ($1, $2, $3, $4, $5)",
             portfolio_id, day, _dec(mv), _dec(inflow), _dec(outflow))
+
+    async def stage(self, stage: str, *, beat_seconds_ago: float = 1.0, starts_seconds_ago: tuple[float, ...] = (60.0,),
+                    counters: dict[str, Any] | None = None) -> None:
+        """A stage's recorded starts and its latest heartbeat (folio.telemetry)."""
+        for ago in starts_seconds_ago:
+            await self.conn.execute("INSERT INTO stage_starts (stage, instance, started_at)"
+                                    " VALUES ($1, 'test:1', now() - make_interval(secs => $2))", stage, ago)
+        await self.conn.execute(
+            "INSERT INTO stage_heartbeats (stage, instance, started_at, beat_at, counters)"
+            " VALUES ($1, 'test:1', now() - make_interval(secs => $2), now() - make_interval(secs => $3), $4::jsonb)",
+            stage, min(starts_seconds_ago), beat_seconds_ago, json.dumps(counters or {}))
 
     async def horizon(self, day: date) -> None:
         """The market horizon (the default as-of of analytics)."""

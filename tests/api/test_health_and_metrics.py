@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from api.readiness import ReadinessLimits
+
 
 async def test_liveness_answers_200_with_nothing_else_running(make_client):
     client = await make_client()
@@ -12,13 +14,63 @@ async def test_liveness_answers_200_with_nothing_else_running(make_client):
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-async def test_ready_when_postgres_and_the_worker_both_answer(make_client, api_database_url, start_worker_stub):
-    client = await make_client(database_url=api_database_url, worker_url=start_worker_stub())
+async def test_ready_when_postgres_the_worker_the_broker_and_every_stage_answer(
+        make_client, api_database_url, start_worker_stub, start_broker, rows):
+    await rows.stage("sink")
+    await rows.stage("series")
+    client = await make_client(database_url=api_database_url, worker_url=start_worker_stub(),
+                               kafka_bootstrap=start_broker())
 
     response = await client.get("/health/ready")
 
-    assert (response.status_code, response.json()) == (
-        200, {"status": "ready", "checks": {"database": "ok", "worker": "ok"}})
+    assert (response.status_code, response.json()) == (200, {"status": "ready", "checks": {
+        "database": "ok", "worker": "ok", "sink": "ok", "series": "ok"}})
+
+
+async def test_not_ready_names_a_stage_whose_heartbeat_is_older_than_the_bound(
+        make_client, api_database_url, start_worker_stub, start_broker, rows):
+    await rows.stage("sink", beat_seconds_ago=45)
+    await rows.stage("series")
+    client = await make_client(database_url=api_database_url, worker_url=start_worker_stub(),
+                               kafka_bootstrap=start_broker(), readiness=ReadinessLimits(heartbeat_max_age=30))
+
+    response = await client.get("/health/ready")
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert re.fullmatch(r"stuck: last heartbeat 4[56]s ago \(bound 30s\)", checks["sink"]), checks
+    assert {name for name, why in checks.items() if why != "ok"} == {"sink"}
+
+
+async def test_not_ready_names_a_stage_started_too_often_within_the_window(
+        make_client, api_database_url, start_worker_stub, start_broker, rows):
+    await rows.stage("sink")
+    await rows.stage("series", starts_seconds_ago=(500, 100, 50, 10))
+    client = await make_client(database_url=api_database_url, worker_url=start_worker_stub(),
+                               kafka_bootstrap=start_broker(),
+                               readiness=ReadinessLimits(max_starts=3, restart_window=120))
+
+    response = await client.get("/health/ready")
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["series"] == "crash-looping: 3 starts in the last 120s"
+    assert {name for name, why in checks.items() if why != "ok"} == {"series"}
+
+
+async def test_not_ready_names_the_broker_when_consumer_lag_cannot_be_read(
+        make_client, api_database_url, start_worker_stub, rows):
+    await rows.stage("sink")
+    await rows.stage("series")
+    client = await make_client(database_url=api_database_url, worker_url=start_worker_stub(),
+                               kafka_bootstrap="127.0.0.1:9", broker_timeout=2.0)
+
+    response = await client.get("/health/ready")
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["broker"].startswith("consumer lag unavailable"), checks
+    assert {name for name, why in checks.items() if why != "ok"} == {"broker"}
 
 
 async def test_not_ready_names_the_worker_when_it_does_not_answer(make_client, api_database_url):

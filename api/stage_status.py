@@ -1,0 +1,145 @@
+"""Gathering what /metrics and /health/ready report about the stages.
+
+Four sources, each allowed to fail on its own (the failure is reported, the
+rest still is): the broker (consumer lag per group and partition), PostgreSQL
+(stage starts and heartbeats, dead letters by reason), the positions worker's
+counters, and `folio up`'s status file (its children's restarts).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from api.db import Database
+from api.errors import Unavailable
+from api.live import LiveClient
+from folio.consumer_groups import consumer_groups
+from folio.lag import PartitionLag, partition_lags
+
+HEARTBEAT_STAGES = ("sink", "series")
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A stage's latest heartbeat and its recorded starts."""
+
+    stage: str
+    instance: str | None
+    age_seconds: float | None  # None: never beat
+    starts_total: int
+    starts_in_window: int
+    counters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Observation:
+    lags: list[PartitionLag] | None = None
+    heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
+    dead_letters: dict[tuple[str, str], int] = field(default_factory=dict)
+    worker_counters: dict[str, Any] | None = None
+    up_children: dict[str, dict[str, Any]] | None = None
+    # source ("broker", "database", "worker", "up_status") -> why it could not be read
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+async def observe(database: Database, live: LiveClient, bootstrap: str, app_id: str, *,
+                  restart_window: float, up_status_file: str | None, broker_timeout: float) -> Observation:
+    obs = Observation()
+
+    async def lags() -> None:
+        try:
+            obs.lags = await asyncio.wait_for(partition_lags(bootstrap, consumer_groups(app_id)), broker_timeout)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised
+            obs.errors["broker"] = f"consumer lag unavailable: {_why(exc)}"
+
+    async def stored() -> None:
+        try:
+            async with database.session() as session:
+                obs.heartbeats = await _heartbeats(session, restart_window)
+                obs.dead_letters = await _dead_letters(session)
+        except Exception as exc:  # noqa: BLE001
+            obs.errors["database"] = _why(exc)
+
+    async def worker() -> None:
+        try:
+            obs.worker_counters = await live.stage_counters()
+        except Exception as exc:  # noqa: BLE001
+            obs.errors["worker"] = _why(exc)
+
+    await asyncio.gather(lags(), stored(), worker())
+    if up_status_file:
+        try:
+            obs.up_children = read_up_status(Path(up_status_file))
+        except (OSError, ValueError) as exc:
+            obs.errors["up_status"] = f"{up_status_file}: {_why(exc)}"
+    return obs
+
+
+def read_up_status(path: Path) -> dict[str, dict[str, Any]]:
+    """`folio up`'s children: {name: {pid, restarts, started_at, last_exit_code}}."""
+    status = json.loads(path.read_text())
+    if not isinstance(status, dict) or not all(isinstance(v, dict) for v in status.values()):
+        raise ValueError("not an object of objects")
+    return status
+
+
+async def _heartbeats(session, restart_window: float) -> dict[str, Heartbeat]:
+    starts = {r.stage: (r.total, r.recent) for r in await session.execute(text(
+        "SELECT stage, count(*) AS total,"
+        " count(*) FILTER (WHERE started_at > now() - make_interval(secs => :window)) AS recent"
+        " FROM stage_starts GROUP BY stage"), {"window": restart_window})}
+    latest = {r.stage: r for r in await session.execute(text(
+        "SELECT DISTINCT ON (stage) stage, instance, extract(epoch FROM now() - beat_at)::float8 AS age, counters"
+        " FROM stage_heartbeats ORDER BY stage, beat_at DESC"))}
+    beats = {}
+    for stage in sorted(set(HEARTBEAT_STAGES) | set(starts) | set(latest)):
+        total, recent = starts.get(stage, (0, 0))
+        row = latest.get(stage)
+        beats[stage] = Heartbeat(stage, row and row.instance, row and row.age, total, recent,
+                                 (row and row.counters) or {})
+    return beats
+
+
+async def _dead_letters(session) -> dict[tuple[str, str], int]:
+    rows = await session.execute(text(
+        "SELECT source_topic, reason, count(*) AS n FROM dead_letters GROUP BY source_topic, reason"))
+    return {(r.source_topic, r.reason): r.n for r in rows}
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, Unavailable):
+        return exc.message
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
+
+
+class StageWatch:
+    """The API's view of the stages: observations (reused for `max_age` seconds, so
+    scrapes and probes do not hammer the broker) and each stage's commit progress."""
+
+    def __init__(self, max_age: float = 1.0) -> None:
+        self.max_age = max_age
+        self.progress: dict = {}
+        self._last: tuple[float, Observation] | None = None
+        self._lock = asyncio.Lock()
+
+    async def observe(self, resources) -> tuple[Observation, float]:
+        from api.readiness import track_progress
+
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            if self._last is None or now - self._last[0] > self.max_age:
+                s = resources.settings
+                obs = await observe(resources.database, resources.live, s.kafka_bootstrap, s.app_id,
+                                    restart_window=s.readiness.restart_window, up_status_file=s.up_status_file,
+                                    broker_timeout=s.broker_timeout)
+                now = asyncio.get_running_loop().time()
+                self.progress = track_progress(self.progress, obs, now)
+                self._last = (now, obs)
+            return self._last[1], now

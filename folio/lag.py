@@ -1,0 +1,61 @@
+"""Consumer lag per group and partition: records on a partition its group has not committed.
+
+Plain Kafka: ends from `AIOKafkaConsumer.end_offsets` (ListOffsets latest),
+commits from the group coordinator. The development harness corrects the end
+offsets of its broker process-wide (folio.devenv.tansu_highwater), which is
+why the harness starts the API through folio.devenv.api.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
+
+from folio.consumer_groups import ConsumerGroup
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    stage: str
+    group_id: str
+    topic: str
+    partition: int
+    end: int
+    committed: int  # 0 when the group has committed nothing there yet
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.committed)
+
+
+async def partition_lags(bootstrap: str, groups: Sequence[ConsumerGroup],
+                         request_timeout_ms: int = 10_000) -> list[PartitionLag]:
+    """Every partition of every group's topics (topics not created yet are left out)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                request_timeout_ms=request_timeout_ms)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms)
+    await consumer.start()
+    try:
+        await admin.start()
+        existing = await consumer.topics()
+        wanted = {t for g in groups for t in g.topics if t in existing}
+        all_tps = [TopicPartition(t, p) for t in sorted(wanted) for p in sorted(consumer.partitions_for_topic(t) or [])]
+        ends = await consumer.end_offsets(all_tps) if all_tps else {}
+        lags = []
+        for group in groups:
+            tps = [tp for tp in all_tps if tp.topic in group.topics]
+            if not tps:
+                continue
+            # Partitions named explicitly: some brokers (tansu) list nothing otherwise.
+            committed = await admin.list_consumer_group_offsets(group.group_id, partitions=tps)
+            for tp in tps:
+                meta = committed.get(tp)
+                done = meta.offset if meta is not None and meta.offset >= 0 else 0
+                lags.append(PartitionLag(group.stage, group.group_id, tp.topic, tp.partition, ends[tp], done))
+        return lags
+    finally:
+        await consumer.stop()
+        await admin.close()
