@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select
 
 from api.db import Database
 from api.errors import Unavailable
 from api.live import LiveClient
+from api.queries.tables import dead_letters as dl
+from api.queries.tables import stage_heartbeats as hb
+from api.queries.tables import stage_starts as st
 from folio.consumer_groups import consumer_groups
 from folio.lag import PartitionLag, partition_lags
 
@@ -89,25 +92,26 @@ def read_up_status(path: Path) -> dict[str, dict[str, Any]]:
 
 
 async def _heartbeats(session, restart_window: float) -> dict[str, Heartbeat]:
-    starts = {r.stage: (r.total, r.recent) for r in await session.execute(text(
-        "SELECT stage, count(*) AS total,"
-        " count(*) FILTER (WHERE started_at > now() - make_interval(secs => :window)) AS recent"
-        " FROM stage_starts GROUP BY stage"), {"window": restart_window})}
-    latest = {r.stage: r for r in await session.execute(text(
-        "SELECT DISTINCT ON (stage) stage, instance, extract(epoch FROM now() - beat_at)::float8 AS age, counters"
-        " FROM stage_heartbeats ORDER BY stage, beat_at DESC"))}
+    recent = st.c.started_at > func.now() - func.make_interval(0, 0, 0, 0, 0, 0, restart_window)
+    starts = {r.stage: (r.total, r.recent) for r in await session.execute(
+        select(st.c.stage, func.count().label("total"), func.count().filter(recent).label("recent"))
+        .group_by(st.c.stage))}
+    age = func.extract("epoch", func.now() - hb.c.beat_at).label("age")
+    latest = {}
+    for r in await session.execute(select(hb.c.stage, hb.c.instance, age, hb.c.counters).order_by(hb.c.beat_at)):
+        latest[r.stage] = r  # the newest beat of each stage wins
     beats = {}
     for stage in sorted(set(HEARTBEAT_STAGES) | set(starts) | set(latest)):
-        total, recent = starts.get(stage, (0, 0))
+        total, recent_starts = starts.get(stage, (0, 0))
         row = latest.get(stage)
-        beats[stage] = Heartbeat(stage, row and row.instance, row and row.age, total, recent,
+        beats[stage] = Heartbeat(stage, row and row.instance, row and float(row.age), total, recent_starts,
                                  (row and row.counters) or {})
     return beats
 
 
 async def _dead_letters(session) -> dict[tuple[str, str], int]:
-    rows = await session.execute(text(
-        "SELECT source_topic, reason, count(*) AS n FROM dead_letters GROUP BY source_topic, reason"))
+    rows = await session.execute(select(dl.c.source_topic, dl.c.reason, func.count().label("n"))
+                                 .group_by(dl.c.source_topic, dl.c.reason))
     return {(r.source_topic, r.reason): r.n for r in rows}
 
 

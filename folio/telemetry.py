@@ -136,8 +136,12 @@ async def beat_forever(stage: str, dsn: str, interval: float = HEARTBEAT_INTERVA
             if conn is None or conn.is_closed():
                 conn = await asyncpg.connect(dsn, timeout=10)
             if not started:
-                await conn.execute("INSERT INTO stage_starts (stage, instance, started_at)"
-                                   " VALUES ($1, $2, to_timestamp($3))", stage, instance, COUNTERS.started_at)
+                async with conn.transaction():
+                    await conn.execute("INSERT INTO stage_starts (stage, instance, started_at)"
+                                       " VALUES ($1, $2, to_timestamp($3))", stage, instance, COUNTERS.started_at)
+                    # Processes that stopped beating a day ago are gone: keep the table small.
+                    await conn.execute("DELETE FROM stage_heartbeats WHERE stage = $1"
+                                       " AND beat_at < now() - interval '1 day'", stage)
                 started = True
             await conn.execute(
                 "INSERT INTO stage_heartbeats (stage, instance, started_at, beat_at, counters)"
