@@ -70,13 +70,15 @@ def judge_stages(obs: Observation, limits: ReadinessLimits, progress: dict[str, 
         if lag > 0 and started is not None and now - started.since >= limits.stuck_after:
             verdicts[stage].append(f"stuck: {lag} records behind and nothing committed for "
                                    f"{now - started.since:.0f}s")
+    for stage, beat in obs.heartbeats.items():
+        verdicts[stage]
+        if beat.starts_in_window >= limits.max_starts:
+            verdicts[stage].append(f"crash-looping: {beat.starts_in_window} starts in the last "
+                                   f"{limits.restart_window:.0f}s")
     if "database" not in obs.errors:
         for stage in HEARTBEAT_STAGES:
             beat = obs.heartbeats.get(stage)
             verdicts[stage]
-            if beat is not None and beat.starts_in_window >= limits.max_starts:
-                verdicts[stage].append(f"crash-looping: {beat.starts_in_window} starts in the last "
-                                       f"{limits.restart_window:.0f}s")
             if beat is None or beat.age_seconds is None:
                 verdicts[stage].append("stuck: no heartbeat yet")
             elif beat.age_seconds > limits.heartbeat_max_age:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ HEARTBEAT_STAGES = ("sink", "series")
 
 @dataclass(frozen=True)
 class Heartbeat:
-    """A stage's latest heartbeat and its recorded starts."""
+    """A stage's latest heartbeat (sink, series) and its recorded starts (also the positions worker's)."""
 
     stage: str
     instance: str | None
@@ -75,12 +76,20 @@ async def observe(database: Database, live: LiveClient, bootstrap: str, app_id: 
             obs.errors["worker"] = _why(exc)
 
     await asyncio.gather(lags(), stored(), worker())
+    if obs.worker_counters and "starts_total" in obs.worker_counters:
+        obs.heartbeats["positions"] = worker_starts(obs.worker_counters, time.time(), restart_window)
     if up_status_file:
         try:
             obs.up_children = read_up_status(Path(up_status_file))
         except (OSError, ValueError) as exc:
             obs.errors["up_status"] = f"{up_status_file}: {_why(exc)}"
     return obs
+
+
+def worker_starts(counters: dict[str, Any], now: float, restart_window: float) -> Heartbeat:
+    """The positions worker's starts, as it counts them in its data dir (it has no heartbeat)."""
+    recent = sum(1 for t in counters.get("recent_starts", ()) if now - t < restart_window)
+    return Heartbeat("positions", None, None, counters["starts_total"], recent)
 
 
 def read_up_status(path: Path) -> dict[str, dict[str, Any]]:

@@ -26,10 +26,14 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
 import orjson
+
+from folio.config import load_settings
+from folio.logs import record_fields
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,11 +51,16 @@ class StageCounters:
     retries: Counter = field(default_factory=Counter)  # cause -> retries
     recompute_counts: list[int] = field(default_factory=lambda: [0] * (len(RECOMPUTE_BUCKETS) + 1))
     recompute_sum: float = 0.0
+    # Starts of this stage recorded on local disk (the positions worker's data dir): total, latest times.
+    starts_total: int | None = None
+    recent_starts: list[float] = field(default_factory=list)
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON the API reads (worker page, heartbeat row)."""
         return {
             "started_at": self.started_at,
+            **({"starts_total": self.starts_total, "recent_starts": self.recent_starts}
+               if self.starts_total is not None else {}),
             "applied": [{"topology": t, "topic": topic, "count": n} for (t, topic), n in sorted(self.applied.items())],
             "dead_lettered": [{"topology": t, "topic": topic, "reason": r, "count": n}
                               for (t, topic, r), n in sorted(self.dead_lettered.items())],
@@ -69,13 +78,17 @@ COUNTERS = StageCounters()
 
 def count_outcomes(topology: str, records: Iterable[Any], letters: Iterable[dict[str, Any]],
                    counters: StageCounters | None = None) -> None:
-    """A round's records (with `.topic`) and the dead letters it produced (with `source_topic`, `reason`)."""
+    """A round's records (with `.topic`) and the dead letters it produced (their JSON bodies); each
+    dead letter is logged with where its record is."""
     counters = counters or COUNTERS
     for record in records:
         counters.applied[(topology, record.topic)] += 1
     for letter in letters:
         counters.applied[(topology, letter["source_topic"])] -= 1
         counters.dead_lettered[(topology, letter["source_topic"], letter["reason"])] += 1
+        log.info("dead-lettered (%s%s): %s", letter["reason"], f", field {letter['field']}" if letter.get("field") else "",
+                 letter.get("detail"), extra=record_fields(letter["source_topic"], letter.get("partition"),
+                                                           letter.get("offset")))
 
 
 def count_record(topology: str, topic: str, dead_letter_reason: str | None = None, n: int = 1) -> None:
@@ -112,12 +125,37 @@ async def timed_recompute(recompute: Awaitable[T]) -> T:
 STAGE_METRICS_PATH = "/stage-metrics/"
 
 
-def expose_on(app) -> None:
-    """Serve this process's counters at STAGE_METRICS_PATH on a Faust app's web server."""
+STARTS_KEPT = 50
+
+
+def record_start(path: Path, counters: StageCounters | None = None) -> None:
+    """Add this process's start to the file at `path` (total and the latest times), kept across restarts."""
+    counters = counters or COUNTERS
+    try:
+        known = orjson.loads(path.read_bytes())
+        total, recent = int(known["total"]), [float(t) for t in known["recent"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        total, recent = 0, []
+    counters.starts_total = total + 1
+    counters.recent_starts = [*recent, counters.started_at][-STARTS_KEPT:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_bytes(orjson.dumps({"total": counters.starts_total, "recent": counters.recent_starts}))
+    os.replace(staging, path)
+
+
+def expose_on(app, stage: str) -> None:
+    """Serve this process's counters at STAGE_METRICS_PATH on a Faust app's web server, and
+    count the worker's starts in FOLIO_DATA_DIR/<stage>-starts.json (a Faust task runs once per
+    worker start)."""
     async def stage_metrics(web, request):
         return web.json(COUNTERS.snapshot())
 
+    async def count_start() -> None:
+        record_start(load_settings().data_dir / f"{stage}-starts.json")
+
     app.page(STAGE_METRICS_PATH)(stage_metrics)
+    app.task(count_start)
 
 
 # --- the sink and the series worker: heartbeats in PostgreSQL -------------------
@@ -173,8 +211,6 @@ async def heartbeat(stage: str, dsn: str) -> AsyncIterator[None]:
 def heartbeat_service(stage: str):
     """A mode.Service beating for a Faust app: `app.service(heartbeat_service("series"))`."""
     import mode
-
-    from folio.config import load_settings
 
     class Heartbeat(mode.Service):
         async def on_start(self) -> None:

@@ -188,10 +188,10 @@ async def screen_reference_data(stream) -> None:
             letter = dead_letter(m.topic, m.partition, m.offset, m.key, m.value,
                                  decoded.reason, decoded.field, decoded.detail)
             await dead_letters_topic.send(key=m.key, value=dumps(letter))
-        telemetry.count_record("reference", m.topic, getattr(decoded, "reason", None))
+        telemetry.count_outcomes("reference", [m], [letter] if isinstance(decoded, Rejection) else [])
 
 
-telemetry.expose_on(app)
+telemetry.expose_on(app, "positions")
 
 
 def _state(table, key: str) -> dict[str, Any] | None:

@@ -7,8 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.metrics import render_stages
 from api.stage_status import Heartbeat, Observation, read_up_status
 from folio.lag import PartitionLag
-from folio.telemetry import RECOMPUTE_BUCKETS, StageCounters, count_outcomes
-from streams.apply import Incoming
+from folio.telemetry import RECOMPUTE_BUCKETS, StageCounters
 
 
 def _families(text: str) -> dict:
@@ -130,19 +129,6 @@ def test_label_values_are_escaped():
     (sample,) = _families(render_stages(obs))["folio_dead_letters"].samples
 
     assert sample.labels["source_topic"] == 'we"ird\\topic\n'
-
-
-def test_a_round_counts_each_record_applied_unless_it_was_dead_lettered():
-    counters = StageCounters()
-    records = [Incoming("transactions", 0, i, b"P1", b"{}") for i in range(5)] + [Incoming("portfolios", 0, 9, b"P1", b"{}")]
-    letters = [{"source_topic": "transactions", "reason": "invalid_event"},
-               {"source_topic": "transactions", "reason": "invalid_json"}]
-
-    count_outcomes("positions", records, letters, counters)
-
-    assert counters.applied == {("positions", "transactions"): 3, ("positions", "portfolios"): 1}
-    assert counters.dead_lettered == {("positions", "transactions", "invalid_event"): 1,
-                                      ("positions", "transactions", "invalid_json"): 1}
 
 
 def test_the_up_status_file_is_read_as_children_by_name(tmp_path):

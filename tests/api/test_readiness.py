@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from api.readiness import Progress, ReadinessLimits, judge_stages, track_progress
-from api.stage_status import Heartbeat, Observation
+from api.stage_status import Heartbeat, Observation, worker_starts
 from folio.lag import PartitionLag
 
 LIMITS = ReadinessLimits(max_lag=1000, max_starts=3, restart_window=300, heartbeat_max_age=30, stuck_after=60)
@@ -116,3 +116,14 @@ def test_several_problems_of_one_stage_are_all_named():
     assert judge_stages(obs, LIMITS, {}, now=1.0)["sink"] == (
         "lagging: 5000 records behind (bound 1000); crash-looping: 4 starts in the last 300s; "
         "stuck: last heartbeat 99s ago (bound 30s)")
+
+
+def test_the_positions_worker_is_crash_looping_when_its_own_start_count_says_so():
+    counters = {"starts_total": 7, "recent_starts": [1000.0, 1550.0, 1700.0, 1750.0]}
+    obs = healthy()
+    obs.heartbeats["positions"] = worker_starts(counters, now=1800.0, restart_window=300)
+
+    verdict = judge_stages(obs, LIMITS, {}, now=1.0)
+
+    assert verdict["positions"] == "crash-looping: 3 starts in the last 300s"
+    assert obs.heartbeats["positions"].starts_total == 7

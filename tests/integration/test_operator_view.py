@@ -68,16 +68,22 @@ async def test_metrics_show_lag_per_group_and_partition_and_counts_matching_what
     # The sink counts each record it consumed once; the broker says how many its group committed.
     sink_committed = sum(total_by(text, "folio_consumer_committed_offset", "group", group="folio-sink").values())
     assert sum(total_by(text, "folio_events_applied_total", "stage", stage="sink").values()) == sink_committed
-    assert total_by(text, "folio_stage_starts_total", "stage") == {"sink": 1, "series": 1}
-    for child in ("positions", "series", "sink"):
-        assert _json_log_stages(stack.supervisor.log_dir / f"{child}.log") == {child}
+    assert total_by(text, "folio_stage_starts_total", "stage") == {"sink": 1, "series": 1, "positions": 1}
+    logs = {child: _json_log_lines(stack.supervisor.log_dir / f"{child}.log") for child in ("positions", "series", "sink")}
+    assert {child: {line["stage"] for line in lines} for child, lines in logs.items()} == {
+        "positions": {"positions"}, "series": {"series"}, "sink": {"sink"}}
+    # Each dead letter is one record-level line saying where its record is.
+    dead_lettered = [line for line in logs["positions"] if line["message"].startswith("dead-lettered (")]
+    assert Counter(line["topic"] for line in dead_lettered) == Counter(
+        item["topic"] for item in expected["dead_letters"]["items"])
+    assert all(isinstance(line["partition"], int) and isinstance(line["offset"], int) for line in dead_lettered)
 
 
-def _json_log_stages(path) -> set[str]:
-    """The stages named by a child's log, every log line being JSON (Faust's startup banner is no log line)."""
-    lines = [line for line in path.read_text().splitlines() if line and line[0] not in "+|"]
+def _json_log_lines(path) -> list[dict]:
+    """A child's log lines, each of which must be JSON (Faust's startup banner is no log line)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line and line[0] not in "+|"]
     assert lines, path
-    return {json.loads(line)["stage"] for line in lines}
+    return lines
 
 
 async def test_ready_names_the_sink_while_it_is_stopped_or_crash_looping_and_recovers(start_stack):
