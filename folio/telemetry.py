@@ -86,7 +86,7 @@ def count_outcomes(topology: str, records: Iterable[Any], letters: Iterable[dict
     for letter in letters:
         counters.applied[(topology, letter["source_topic"])] -= 1
         counters.dead_lettered[(topology, letter["source_topic"], letter["reason"])] += 1
-        log.info("dead-lettered (%s%s): %s", letter["reason"], f", field {letter['field']}" if letter.get("field") else "",
+        log.warning("dead-lettered (%s%s): %s", letter["reason"], f", field {letter['field']}" if letter.get("field") else "",
                  letter.get("detail"), extra=record_fields(letter["source_topic"], letter.get("partition"),
                                                            letter.get("offset")))
 

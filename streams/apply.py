@@ -15,10 +15,10 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from core.fx import FxBook
-from folio import telemetry
-from folio.logs import record_fields
 from core.ledger import Duplicate, Rejected, apply_transaction, define_portfolio
 from core.transaction import TxFields
+from folio import telemetry
+from folio.logs import record_fields
 from schemas.decode import Rejection, decode_event
 from streams.changelog import write_changes
 from streams.dead_letters import dead_letter

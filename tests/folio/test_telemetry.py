@@ -43,7 +43,7 @@ def test_each_dead_letter_is_logged_with_its_topic_partition_offset_and_reason(c
     letter = {"source_topic": "transactions", "partition": 2, "offset": 42, "reason": "invalid_json",
               "field": None, "detail": "unexpected end of data"}
 
-    with caplog.at_level(logging.INFO, logger="folio.telemetry"):
+    with caplog.at_level(logging.WARNING, logger="folio.telemetry"):
         count_outcomes("positions", records, [letter], counters)
 
     (logged,) = caplog.records
