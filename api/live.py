@@ -55,7 +55,7 @@ class LiveClient:
         """The worker process's own counters (folio.telemetry.StageCounters.snapshot())."""
         response = await self._get(STAGE_METRICS_PATH)
         if response.status_code != 200:
-            raise WorkerUnavailable(f"worker at {self.base_url} answered HTTP {response.status_code}")
+            raise WorkerUnavailable(f"{response.url} answered HTTP {response.status_code}")
         return response.json()
 
     async def _get(self, path: str) -> httpx.Response:
