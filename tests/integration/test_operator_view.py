@@ -11,9 +11,10 @@ import asyncpg
 import httpx
 
 from folio.consumer_groups import consumer_groups
+from folio.produce import produce_file
 from tests.integration.conftest import publish_scenario
 from tests.support.prometheus import samples, total_by
-from tests.support.scenario import event_lines, load_expected
+from tests.support.scenario import event_lines, load_expected, scenario_path
 
 FAST_HEARTBEAT = {"FOLIO_HEARTBEAT_INTERVAL": "1"}
 
@@ -90,6 +91,7 @@ async def test_ready_names_the_sink_while_it_is_stopped_or_crash_looping_and_rec
     stack = await start_stack(extra_env={**FAST_HEARTBEAT, "FOLIO_READY_HEARTBEAT_AGE": "8",
                                          "FOLIO_READY_RESTART_WINDOW": "60", "FOLIO_READY_MAX_STARTS": "3"})
     conn = await asyncpg.connect(stack.dsn)
+    prices_published = sum(1 for line in event_lines("small") if line["topic"] == "prices")
 
     async def sink_starts() -> int:
         return await conn.fetchval("SELECT count(*) FROM stage_starts WHERE stage = 'sink'")
@@ -104,8 +106,17 @@ async def test_ready_names_the_sink_while_it_is_stopped_or_crash_looping_and_rec
 
             stack.supervisor.kill("sink")
             checks = await _wait_for(lambda: readiness(503), 60, "readiness 503 with the sink stopped")
-            assert checks["sink"].startswith("stuck: last heartbeat"), checks
+            assert "stuck: last heartbeat" in checks["sink"], checks
             assert {k for k, v in checks.items() if v != "ok"} == {"sink"}, checks
+
+            # What is published meanwhile waits for the sink: its lag on `prices` is every price published.
+            await produce_file(stack.bootstrap, scenario_path("small") / "events.jsonl", {"prices"})
+            async def sink_lag_on_prices():
+                text = (await client.get("/metrics")).text  # observations are reused for a second
+                return total_by(text, "folio_consumer_lag", "topic", group="folio-sink", topic="prices")
+
+            lag = await _wait_for(lambda: _changed(sink_lag_on_prices, {"prices": 0}), 30, "the sink's lag on prices")
+            assert lag == {"prices": prices_published}
 
             # Three more starts, each seen recorded: at least 3 fall within the 60 s window.
             for starts in (2, 3, 4):
@@ -115,11 +126,22 @@ async def test_ready_names_the_sink_while_it_is_stopped_or_crash_looping_and_rec
             assert re.match(r"crash-looping: [34] starts in the last 60s", checks["sink"]), checks
             assert {k for k, v in checks.items() if v != "ok"} == {"sink"}, checks
 
-            # Once the starts fall out of the window, the sink is ready again.
+            # Once the starts fall out of the window, the sink is ready again, and caught up.
             await _wait_for(lambda: readiness(200), 180, "readiness 200 after the sink settled")
+            await _wait_for(lambda: _equals(sink_lag_on_prices, {"prices": 0}), 60, "the sink's lag on prices at 0")
         finally:
             await conn.close()
 
 
 async def _at_least(count, n: int) -> bool:
     return await count() >= n
+
+
+async def _changed(read, before):
+    """What `read` answers once it no longer answers `before`."""
+    value = await read()
+    return value if value != before else None
+
+
+async def _equals(read, value) -> bool:
+    return await read() == value
