@@ -8,7 +8,7 @@ decoding fast on the hot path.
 
 Ranges, and why (out of range is an invalid_event naming the field):
 
-- Strings hold no C0 control (U+0000-U+001F), DEL, C1 control (U+007F-U+009F)
+- Strings hold no C0 control (U+0000-U+001F), DEL (U+007F), C1 control (U+0080-U+009F)
   or lone surrogate: PostgreSQL text cannot store NUL, a lone surrogate cannot
   be encoded as UTF-8 for Kafka or PostgreSQL, and the rest only ever hides
   one id behind another ("P1\t" vs "P1").
