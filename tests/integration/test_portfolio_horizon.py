@@ -65,8 +65,18 @@ async def test_a_forward_dated_trade_of_one_portfolio_leaves_another_untouched_a
         assert a_forward["performance YTD"]["to"] == "2024-03-01"
         assert a_forward["performance MTD"]["from"] == "2024-03-01"
 
+        # Amended back to 2024-01-10: PA's dates end there (01-08 .. 01-10 past the market's Friday).
+        await produce_events(stack.bootstrap, [tx("PA", "A9", "DEPOSIT", "2024-01-10", amount="100", version=2)])
+        await stack.wait_idle()
+        rows_amended = await _rows(stack.dsn)
+        a_amended = await figures(client, "PA")
+        assert dates_of(rows_amended, "PA") == [*WEEK, "2024-01-08", "2024-01-09", "2024-01-10"]
+        assert rows_amended[("PA", "2024-01-10")][0] == "1400"
+        assert a_amended["performance YTD"]["to"] == "2024-01-10"
+        assert await figures(client, "PB") == b_before
+
         # Cancelling it takes PA's dates past the market horizon away again.
-        await produce_events(stack.bootstrap, [cancellation("PA", "A9", 2)])
+        await produce_events(stack.bootstrap, [cancellation("PA", "A9", 3)])
         await stack.wait_idle()
         rows_cancelled = await _rows(stack.dsn)
         a_cancelled, b_cancelled = await figures(client, "PA"), await figures(client, "PB")
