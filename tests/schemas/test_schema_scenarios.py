@@ -1,13 +1,12 @@
 """Every line of the shared scenarios decodes, or is rejected exactly as expected.json says."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from schemas.decode import Rejection, decode_event
+from tests.support.scenario import load_expected, scenario_params, scenario_path
 
-SCENARIOS = Path("/work/shared/scenarios")
 DECIDED_HERE = {"invalid_json", "invalid_event", "key_mismatch"}  # the rest needs state
 
 
@@ -20,12 +19,10 @@ def published_value(line: str, value: object) -> bytes:
     return line.rstrip("\n")[start:-1].encode("utf-8")
 
 
-@pytest.mark.parametrize("scenario", ["small", "medium"])
+@pytest.mark.parametrize("scenario", scenario_params())
 def test_scenario_lines_are_rejected_exactly_where_expected_json_says(scenario):
-    folder = SCENARIOS / scenario
-    if not folder.exists():
-        pytest.skip(f"{folder} not available")
-    expected = json.loads((folder / "expected.json").read_text())
+    folder = scenario_path(scenario)
+    expected = load_expected(scenario)
     rejected_at = {item["line"]: item for item in expected["dead_letters"]["items"] if item["reason"] in DECIDED_HERE}
 
     mismatches = []
@@ -48,12 +45,10 @@ def test_scenario_lines_are_rejected_exactly_where_expected_json_says(scenario):
     assert mismatches == []
 
 
-@pytest.mark.parametrize("scenario", ["small", "medium"])
+@pytest.mark.parametrize("scenario", scenario_params())
 def test_scenario_values_rewritten_as_decimal_strings_decode_to_the_same_events(scenario):
     # The README allows publishing numbers as decimal strings: same events.
-    path = SCENARIOS / scenario / "events.jsonl"
-    if not path.exists():
-        pytest.skip(f"{path} not available")
+    path = scenario_path(scenario) / "events.jsonl"
     with open(path, encoding="utf-8") as lines:
         for line in lines:
             message = json.loads(line)

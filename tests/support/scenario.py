@@ -13,14 +13,47 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from schemas.decode import Rejection, decode_event
 
+# $FOLIO_SCENARIOS, else ../shared/scenarios beside the repository (as CI lays it out).
 SCENARIOS = Path(os.environ.get("FOLIO_SCENARIOS", Path(__file__).resolve().parents[3] / "shared" / "scenarios"))
+SCENARIO_NAMES = ("small", "medium")
 DEC_TOL = Decimal("1e-9")
 
 
+def missing_scenario(name: str) -> str | None:
+    """Why scenario `name` cannot be read, or None when it is there."""
+    folder = SCENARIOS / name
+    if (folder / "events.jsonl").is_file() and (folder / "expected.json").is_file():
+        return None
+    return f"scenario {name!r} not found at {folder} (set FOLIO_SCENARIOS or put shared/ beside the repository)"
+
+
 def scenario_path(name: str) -> Path:
+    """The scenario's folder; a test asking for a missing one is skipped saying so
+    (and fails under CI: see tests/conftest.py)."""
+    reason = missing_scenario(name)
+    if reason:
+        pytest.skip(reason)
     return SCENARIOS / name
+
+
+def scenario_params(per_portfolio: bool = False) -> list:
+    """Parameters for tests over every scenario (or every (scenario, portfolio)), built
+    at collection: a missing scenario is one case skipped saying why, not a collection error."""
+    params = []
+    for name in SCENARIO_NAMES:
+        reason = missing_scenario(name)
+        if reason:
+            values = (name, None) if per_portfolio else (name,)
+            params.append(pytest.param(*values, id=name, marks=pytest.mark.skip(reason=reason)))
+        elif per_portfolio:
+            params += [pytest.param(name, pid, id=f"{name}-{pid}") for pid in load_expected(name)["portfolios"]]
+        else:
+            params.append(pytest.param(name, id=name))
+    return params
 
 
 def load_expected(name: str) -> dict[str, Any]:
