@@ -141,6 +141,46 @@ def cash_of(tx: Mapping[str, Any]) -> Fraction:
     }.get(kind, Fraction(0))
 
 
+class FxQuotes:
+    """FX rates as SPEC §1–2 read them: the latest quote on or before a date; the inverse pair
+    derived per date (the more recent date wins, the direct quote on a tie); no cross rates."""
+
+    def __init__(self) -> None:
+        self.quotes: dict[tuple[str, str], dict[str, Fraction]] = defaultdict(dict)
+
+    def put(self, from_ccy: str, to_ccy: str, day: str, rate: Any) -> None:
+        self.quotes[(from_ccy, to_ccy)][day] = exact(rate)  # a later event for the date corrects it
+
+    def _latest(self, pair: tuple[str, str], on: str) -> tuple[str, Fraction] | None:
+        days = [day for day in self.quotes.get(pair, {}) if day <= on]
+        return (max(days), self.quotes[pair][max(days)]) if days else None
+
+    def __call__(self, from_ccy: str, to_ccy: str, on: str) -> Fraction | None:
+        if from_ccy == to_ccy:
+            return Fraction(1)
+        direct, inverse = self._latest((from_ccy, to_ccy), on), self._latest((to_ccy, from_ccy), on)
+        if direct and (not inverse or direct[0] >= inverse[0]):
+            return direct[1]
+        return 1 / inverse[1] if inverse else None
+
+
+def replay_events(events: list[Mapping[str, Any]]) -> tuple[LedgerModel, FxQuotes]:
+    """The model of `{"topic", "key", "value"}` events published the recommended way:
+    portfolios and FX rates first, then the transactions in their order."""
+    fx = FxQuotes()
+    model = LedgerModel(fx)
+    for arrival, event in enumerate(events):
+        value = event["value"]
+        if event["topic"] == "portfolios":
+            model.define(value, arrival)
+        elif event["topic"] == "fx_rates":
+            fx.put(value["from_currency"], value["to_currency"], value["rate_date"], value["rate"])
+    for arrival, event in enumerate(events, start=len(events)):
+        if event["topic"] == "transactions":
+            model.apply(event["value"], arrival)
+    return model, fx
+
+
 # --- booking one transaction onto a position ------------------------------------------
 
 def book(position: ModelPosition, entry: Effective, method: str) -> None:
