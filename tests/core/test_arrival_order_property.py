@@ -182,7 +182,7 @@ def assert_matches_model(events: list, store: MemoryStore) -> None:
     assert not differences, "\n".join(differences[:20])
 
 
-@settings(max_examples=250, **SETTINGS)
+@settings(max_examples=400, **SETTINGS)
 @given(streams(), st.data())
 def test_any_arrival_order_with_ties_kept_gives_the_models_lots_realized_and_cash(events, data):
     in_order = run_ledger(events)
@@ -192,7 +192,7 @@ def test_any_arrival_order_with_ties_kept_gives_the_models_lots_realized_and_cas
     assert seen_figures(run_ledger(other)) == seen_figures(in_order)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=120, **SETTINGS)
 @given(streams())
 def test_publishing_everything_twice_changes_nothing(events):
     once = run_ledger(events)
