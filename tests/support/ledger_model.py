@@ -43,6 +43,7 @@ class ModelPosition:
     lots: list[ModelLot] = field(default_factory=list)
     realized_local: Fraction = Fraction(0)
     realized_base: Fraction = Fraction(0)
+    listed: bool = False  # a BUY, SELL or transfer touched it (a SPLIT alone does not)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ def book(position: ModelPosition, entry: Effective, method: str) -> None:
         for lot in position.lots:
             lot.quantity *= q
         return
+    position.listed = True
     buying = kind in ("BUY", "TRANSFER_IN")
     # What the trade is worth in total: BUY q×price+fees, SELL q×price−fees, transfers q×price.
     value = {"BUY": q * price + exact(tx.get("fees")), "SELL": q * price - exact(tx.get("fees"))}.get(kind, q * price)
