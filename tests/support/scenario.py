@@ -60,6 +60,21 @@ def load_expected(name: str) -> dict[str, Any]:
     return json.loads((scenario_path(name) / "expected.json").read_text())
 
 
+def published_messages(name: str) -> list[tuple[str, str, bytes]]:
+    """(topic, key, value bytes) of each line, as the scenarios README says to publish it:
+    an object value as its own JSON text from the line (numbers untouched), a string
+    value (a deliberately invalid payload) as its content verbatim."""
+    messages = []
+    for raw_line in (scenario_path(name) / "events.jsonl").read_bytes().splitlines():
+        if not raw_line:
+            continue
+        line = json.loads(raw_line)
+        value = line["value"]
+        raw = value.encode() if isinstance(value, str) else raw_line[raw_line.index(b',"value":') + 9:-1]
+        messages.append((line["topic"], line["key"], raw))
+    return messages
+
+
 def event_lines(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (scenario_path(name) / "events.jsonl").read_text().splitlines() if line]
 
@@ -148,15 +163,10 @@ def price_history(name: str) -> dict[str, dict[str, Decimal]]:
     corrects the earlier one.
     """
     history: dict[str, dict[str, Decimal]] = {}
-    for raw_line in (scenario_path(name) / "events.jsonl").read_bytes().splitlines():
-        if not raw_line:
+    for topic, key, raw in published_messages(name):
+        if topic != "prices":
             continue
-        line = json.loads(raw_line)
-        if line["topic"] != "prices":
-            continue
-        value = line["value"]
-        raw = value.encode() if isinstance(value, str) else raw_line[raw_line.index(b',"value":') + 9:-1]
-        event = decode_event("prices", line["key"], raw)
+        event = decode_event("prices", key, raw)
         if isinstance(event, Rejection):
             continue
         history.setdefault(event.security_id, {})[event.price_date.isoformat()] = event.price

@@ -7,7 +7,6 @@ Events are decoded by schemas.decode (invalid ones are dead letters and left out
 """
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from fractions import Fraction
 
@@ -15,22 +14,23 @@ import pytest
 
 from schemas.decode import Rejection, decode_event
 from tests.support.ledger_model import replay_events
-from tests.support.scenario import Mismatches, compare_cash, compare_positions, load_expected, scenario_params, \
-    scenario_path
+from tests.support.scenario import (
+    Mismatches,
+    compare_cash,
+    compare_positions,
+    load_expected,
+    published_messages,
+    scenario_params,
+)
 
 
 def decoded_events(name: str) -> list[dict]:
     """The scenario's valid events as {"topic", "value"} with JSON-form values (decimals as text)."""
     events = []
-    for raw_line in (scenario_path(name) / "events.jsonl").read_bytes().splitlines():
-        if not raw_line:
-            continue
-        line = json.loads(raw_line)
-        value = line["value"]
-        raw = value.encode() if isinstance(value, str) else raw_line[raw_line.index(b',"value":') + 9:-1]
-        event = decode_event(line["topic"], line["key"], raw)
+    for topic, key, raw in published_messages(name):
+        event = decode_event(topic, key, raw)
         if not isinstance(event, Rejection):
-            events.append({"topic": line["topic"], "value": event.model_dump(mode="json")})
+            events.append({"topic": topic, "value": event.model_dump(mode="json")})
     return events
 
 
