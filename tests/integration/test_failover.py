@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
-from aiokafka.partitioner import murmur2
 
 from folio.devenv.broker import free_port
 from folio.devenv.processes import worker_spec
@@ -16,21 +15,8 @@ from folio.devenv.progress import group_lag
 from folio.produce import produce_events, produce_file, read_events
 from tests.integration.conftest import REFERENCE, publish_scenario
 from tests.integration.expected_figures import compare_everything, report
+from tests.integration.worker_routing import partition_of, partition_owners
 from tests.support.scenario import Mismatches, compare_cash, compare_positions, load_expected, scenario_path
-
-BOOKS_CHANGELOG = "folio-positions-books-changelog"
-PARTITIONS = 4  # topics.yaml: transactions and portfolios
-
-
-def partition_of(portfolio_id: str) -> int:
-    """Kafka's default partitioner (murmur2 of the key), as every Kafka client computes it."""
-    return (murmur2(portfolio_id.encode()) & 0x7FFFFFFF) % PARTITIONS
-
-
-async def partition_owners(client: httpx.AsyncClient, worker_url: str) -> dict[int, str]:
-    """partition → URL of the worker holding it actively, from Faust's router view."""
-    hosts = (await client.get(f"{worker_url}/router/")).raise_for_status().json()
-    return {p: host for host, tables in hosts.items() for p in tables.get(BOOKS_CHANGELOG, [])}
 
 
 @dataclass
