@@ -130,8 +130,9 @@ async def test_live_reads_answer_503_while_a_worker_joins_and_never_a_stale_figu
 async def test_when_one_of_two_workers_dies_mid_stream_the_survivor_takes_over(start_stack):
     expected = load_expected("medium")
     stack = await start_stack(workers=2)
-    survivor_url, doomed_url = stack.worker_urls()  # the API's entry is the first worker
-    survivor, doomed = stack.worker_names()
+    # The first worker dies: the one the API lists first and Faust's router answers from.
+    doomed_url, survivor_url = stack.worker_urls()
+    doomed = stack.worker_names()[0]
     events = scenario_path("medium") / "events.jsonl"
     await produce_file(stack.bootstrap, events, REFERENCE)
     await stack.wait_idle(include_sink=False)
@@ -142,7 +143,7 @@ async def test_when_one_of_two_workers_dies_mid_stream_the_survivor_takes_over(s
     assert orphaned, f"the worker to be killed owns no scenario portfolio: {owners}"
     # Standby replicas (FOLIO_STANDBY_REPLICAS, default 1): the survivor keeps a
     # copy of the doomed worker's partitions, so it takes over without a full replay.
-    standby_dbs = {p.name for p in (stack.worker_dir(0)).glob("**/books-*.db")}
+    standby_dbs = {p.name for p in stack.worker_dir(1).glob("**/books-*.db")}
     assert {f"books-{p}.db" for p, url in owners.items() if url == doomed_url} <= standby_dbs, standby_dbs
 
     reads = LiveReads(stack.api_url, expected)
