@@ -194,12 +194,12 @@ def _state(table, key: str) -> dict[str, Any] | None:
 
 
 def _serving_checks() -> dict[str, bool]:
-    """Whether this worker's tables may answer live reads.
+    """Whether this worker's tables may answer live reads (`/ready/` and every live read).
 
-    `recovery.completed` is set once, at the first recovery; a later
-    rebalance (a worker joining or dying) recovers again, and until that ends
-    a table can hold a promoted standby's lagging state: `app.rebalancing`
-    stays true until the recovery that follows the rebalance is complete.
+    `recovery.completed` is set only by the first recovery. After a later
+    rebalance (a worker joining or dying) the tables recover again, and until
+    that ends a table may hold a promoted standby's lagging state, or nothing
+    yet: `app.rebalancing` and `in_recovery` stay true until it is complete.
     """
     return {
         "started": ready.is_set(),
