@@ -20,7 +20,7 @@ import pytest
 
 from folio.devenv.progress import group_offsets
 from folio.devenv.stack import Stack
-from folio.produce import produce_events, produce_file, read_events
+from folio.produce import kafka_producer, produce_file, read_events, send_all
 from tests.integration.conftest import REFERENCE
 from tests.integration.expected_figures import compare_everything, report
 from tests.support.scenario import load_expected, scenario_path
@@ -56,8 +56,8 @@ async def _in_flight(stack: Stack, groups: dict[str, list[str]], ends: dict[str,
     return count
 
 
-async def _kill_mid_flight(stack: Stack, stage: str, started: float, patience: float = 60) -> Kill | None:
-    """Kill `stage` while it has records in flight; None if it had none within `patience` seconds.
+async def _kill_mid_flight(stack: Stack, stage: str, started: float, patience: float = 120) -> Kill | None:
+    """Kill `stage` as soon as its groups have records in flight; None if they had none within `patience` s.
 
     A kill that races the stage's commit and finds nothing in flight does not
     count: the stage is restarted and killed again.
@@ -65,13 +65,13 @@ async def _kill_mid_flight(stack: Stack, stage: str, started: float, patience: f
     groups = _stage_groups(stack, stage)
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
-        ends = {g: (await group_offsets(stack.bootstrap, g, topics))[0] for g, topics in groups.items()}
-        if not await _in_flight(stack, groups, ends):
+        offsets = {g: await group_offsets(stack.bootstrap, g, topics) for g, topics in groups.items()}
+        if not any(end > committed[tp] for ends, committed in offsets.values() for tp, end in ends.items()):
             await asyncio.sleep(0.05)
             continue
         stack.supervisor.kill(stage)  # SIGKILL: no shutdown hooks, no flush, no commit
         at = time.monotonic() - started
-        in_flight = await _in_flight(stack, groups, ends)
+        in_flight = await _in_flight(stack, groups, {g: ends for g, (ends, _) in offsets.items()})
         if in_flight:
             return Kill(stage, at, in_flight)
         stack.supervisor.restart(stage)
@@ -95,11 +95,17 @@ async def _kill_every_stage(stack: Stack, rng: random.Random, started: float, ex
 
 
 async def _trickle(stack: Stack, transactions: list, busy: asyncio.Task) -> None:
-    """Small chunks while the killer works, so that every kill has a stream to land in; then the rest."""
-    for start in range(0, len(transactions), 25):
-        await produce_events(stack.bootstrap, transactions[start:start + 25])
-        if not busy.done():
-            await asyncio.sleep(0.4)
+    """A slow stream while the killer works, so that every kill has records to land among; then the rest."""
+    producer = kafka_producer(stack.bootstrap)
+    await producer.start()
+    try:
+        sent = 0
+        while sent < len(transactions) and not busy.done():
+            sent += await send_all(producer, transactions[sent:sent + 10])
+            await asyncio.sleep(0.3)
+        await send_all(producer, transactions[sent:])
+    finally:
+        await producer.stop()
 
 
 @pytest.mark.parametrize("seed", [20261126, 7])
@@ -112,7 +118,7 @@ async def test_killing_every_stage_mid_flight_leaves_every_figure_as_expected(st
 
     rng = random.Random(seed)
     started = time.monotonic()
-    killer = asyncio.create_task(_kill_every_stage(stack, rng, started, extra=2))
+    killer = asyncio.create_task(_kill_every_stage(stack, rng, started, extra=1))
     await _trickle(stack, read_events(events, {"transactions"}), killer)
     kills = await killer
     await stack.wait_ready(timeout=300)
