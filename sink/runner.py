@@ -56,8 +56,7 @@ def build_batch(records: Iterable[ConsumerRecord], changelogs: dict[str, str]) -
             row = dead_letter_row(orjson.loads(r.value))
             batch.dead_letters[row[:3]] = row
             continue
-        key = None if r.key is None else r.key.decode("utf-8", "replace")
-        event = decode_event(r.topic, key, r.value or b"")
+        event = decode_event(r.topic, r.key, r.value or b"")  # as the worker decides it
         if isinstance(event, Rejection):
             continue  # the positions worker dead-letters it
         if r.topic == "instruments":

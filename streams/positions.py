@@ -75,7 +75,7 @@ state_lock = asyncio.Lock()
 
 def _decoded(topic: str, key: bytes | None, value: bytes | None):
     """A feed record as the screening agent decodes it (a Rejection is skipped: it dead-letters it)."""
-    return decode_event(topic, None if key is None else key.decode("utf-8", "replace"), value or b"")
+    return decode_event(topic, key, value or b"")  # bytes: a key that is not UTF-8 never matches an id
 
 
 def _apply_fx(key: bytes | None, value: bytes | None) -> None:
@@ -200,21 +200,45 @@ def _state(table, key: str) -> dict[str, Any] | None:
     return None if raw is None else loads(raw)
 
 
+def _serving_checks() -> dict[str, bool]:
+    """Whether this worker's tables may answer live reads (`/ready/` and every live read).
+
+    `recovery.completed` is set only by the first recovery. After a later
+    rebalance (a worker joining or dying) the tables recover again, and until
+    that ends a table may hold a promoted standby's lagging state, or nothing
+    yet: `app.rebalancing` and `in_recovery` stay true until it is complete.
+    """
+    return {
+        "started": ready.is_set(),
+        "tables_recovered": app.tables.recovery.completed.is_set() and not app.tables.recovery.in_recovery,
+        "not_rebalancing": not app.rebalancing,
+    }
+
+
+def _worker_identity() -> str:
+    return str(app.conf.canonical_url)
+
+
 @app.page("/ready/")
 async def worker_ready(web, request):
     """200 once this worker serves live reads: side services up, tables recovered, not rebalancing."""
-    checks = {
-        "started": ready.is_set(),
-        "tables_recovered": app.tables.recovery.completed.is_set(),
-        "not_rebalancing": not app.rebalancing,
-    }
-    return web.json({"ready": all(checks.values()), **checks}, status=200 if all(checks.values()) else 503)
+    checks = _serving_checks()
+    return web.json({"ready": all(checks.values()), **checks, "worker": _worker_identity()},
+                    status=200 if all(checks.values()) else 503)
 
 
 @app.page("/live/portfolios/{portfolio_id}/")
 @app.table_route(table=books, match_info="portfolio_id")
 async def live_portfolio(web, request, portfolio_id: str):
-    """The portfolio's live state, answered by the worker that owns its partition."""
+    """The portfolio's live state, answered by the worker that owns its partition.
+
+    `worker` names the answering worker (the owner: other workers forward).
+    During a rebalance the answer is 503, never what a recovering table holds.
+    """
+    checks = _serving_checks()
+    if not all(checks.values()):
+        return web.json({"error": "rebalancing: live reads resume when it ends", **checks,
+                         "worker": _worker_identity()}, status=503)
     book = _state(books, portfolio_id)
     if book is None:
         return web.json({"error": "unknown portfolio"}, status=404)
@@ -225,4 +249,5 @@ async def live_portfolio(web, request, portfolio_id: str):
     # Entries and daily history stay here: they grow with the position's past
     # and no live read needs them (history is served from PostgreSQL).
     slim = [{k: v for k, v in p.items() if k not in ("entries", "history")} for p in held]
-    return web.json({"book": book, "positions": slim, "cash": balances, "market": quotes})
+    return web.json({"book": book, "positions": slim, "cash": balances, "market": quotes,
+                     "worker": _worker_identity()})

@@ -4,13 +4,25 @@ from __future__ import annotations
 import asyncio
 import time
 
+from aiokafka.structs import TopicPartition
+
 from folio.consumer_groups import ConsumerGroup
 from folio.lag import partition_lags
 
 
+async def group_offsets(bootstrap: str, group: str, topics: list[str]
+                        ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+    """End offsets of `topics` and `group`'s committed offsets on them (0 when none; missing topics: none)."""
+    lags = await partition_lags(bootstrap, [ConsumerGroup(group, group, tuple(topics))])
+    ends = {TopicPartition(p.topic, p.partition): p.end for p in lags}
+    committed = {TopicPartition(p.topic, p.partition): p.committed for p in lags}
+    return ends, committed
+
+
 async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     """Records on `topics` not yet committed by `group` (missing topics count 0)."""
-    return sum(p.lag for p in await partition_lags(bootstrap, [ConsumerGroup(group, group, tuple(topics))]))
+    ends, committed = await group_offsets(bootstrap, group, topics)
+    return sum(max(0, ends[tp] - committed[tp]) for tp in ends)
 
 
 async def wait_for_lag_zero(bootstrap: str, groups: dict[str, list[str]], timeout: float = 300.0,
