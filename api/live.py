@@ -10,6 +10,7 @@ the raw state: `{"book", "positions", "cash"}` in the forms of
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -58,12 +59,21 @@ class LiveClient:
         if response.status_code >= 500:
             raise WorkerUnavailable(f"worker at {_origin(response)} answered HTTP {response.status_code}")
 
-    async def stage_counters(self) -> dict[str, Any]:
-        """The worker process's own counters (folio.telemetry.StageCounters.snapshot())."""
-        response = await self._get(STAGE_METRICS_PATH)
-        if response.status_code != 200:
-            raise WorkerUnavailable(f"{response.url} answered HTTP {response.status_code}")
-        return response.json()
+    async def stage_counters(self) -> dict[str, dict[str, Any] | str]:
+        """Each listed worker's own counters (folio.telemetry.StageCounters.snapshot()), or why not, by URL."""
+        async def one(url: str) -> dict[str, Any] | str:
+            try:
+                response = await self._client.get(url + STAGE_METRICS_PATH)
+            except httpx.HTTPError as exc:
+                return f"worker at {url} unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
+            if response.status_code != 200:
+                return f"worker at {url} answered HTTP {response.status_code}"
+            try:
+                return response.json()
+            except ValueError:
+                return f"worker at {url} gave an unexpected answer"
+
+        return dict(zip(self.base_urls, await asyncio.gather(*(one(url) for url in self.base_urls))))
 
     async def _get(self, path: str) -> httpx.Response:
         """The first reachable worker's answer."""

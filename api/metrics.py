@@ -127,10 +127,12 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def _stage_counters(obs: Observation) -> list[tuple[str, dict[str, Any]]]:
-    """(stage, counters snapshot) of every stage that reported its counters."""
-    found = [("positions", obs.worker_counters)] if obs.worker_counters else []
-    return found + [(stage, beat.counters) for stage, beat in sorted(obs.heartbeats.items()) if beat.counters]
+def _stage_counters(obs: Observation) -> list[tuple[str, str, dict[str, Any]]]:
+    """(stage, instance, counters snapshot) of every stage process that reported its counters:
+    each positions worker by URL, the sink and the series worker by host:pid."""
+    found = [("positions", url, c) for url, c in sorted(obs.worker_counters.items())]
+    return found + [(stage, beat.instance, beat.counters) for stage, beat in sorted(obs.heartbeats.items())
+                    if beat.counters]
 
 
 def _histogram(name: str, help_: str, series: list[tuple[dict[str, str], dict[str, Any]]]) -> list[str]:
@@ -150,12 +152,12 @@ def render_stages(obs: Observation) -> str:
     lines: list[str] = []
     lines += family("folio_events_applied_total", "counter",
                     "Records a stage handled without dead-lettering them, since the stage process started.",
-                    [({"stage": s, "topology": a["topology"], "topic": a["topic"]}, a["count"])
-                     for s, c in counters for a in c.get("applied", ())])
+                    [({"stage": s, "instance": i, "topology": a["topology"], "topic": a["topic"]}, a["count"])
+                     for s, i, c in counters for a in c.get("applied", ())])
     lines += family("folio_events_dead_lettered_total", "counter",
                     "Records a stage dead-lettered, by reason, since the stage process started.",
-                    [({"stage": s, "topology": d["topology"], "topic": d["topic"], "reason": d["reason"]},
-                      d["count"]) for s, c in counters for d in c.get("dead_lettered", ())])
+                    [({"stage": s, "instance": i, "topology": d["topology"], "topic": d["topic"],
+                       "reason": d["reason"]}, d["count"]) for s, i, c in counters for d in c.get("dead_lettered", ())])
     lines += family("folio_dead_letters", "gauge", "Dead letters stored in PostgreSQL, by source topic and reason.",
                     [({"source_topic": t, "reason": r}, n) for (t, r), n in sorted(obs.dead_letters.items())])
     lines += family("folio_consumer_lag", "gauge",
@@ -167,20 +169,20 @@ def render_stages(obs: Observation) -> str:
                       p.committed) for p in obs.lags or ()])
     lines += family("folio_sink_rows_written_total", "counter",
                     "Rows the sink wrote to PostgreSQL, since the sink process started.",
-                    [({"stage": s}, c["rows_written"]) for s, c in counters if s == "sink"])
+                    [({"stage": s, "instance": i}, c["rows_written"]) for s, i, c in counters if s == "sink"])
     lines += family("folio_stage_retries_total", "counter",
                     "Retries of failures that were not a record's fault (database or broker unavailable).",
-                    [({"stage": s, "cause": cause}, n) for s, c in counters
+                    [({"stage": s, "instance": i, "cause": cause}, n) for s, i, c in counters
                      for cause, n in sorted(c.get("retries", {}).items())])
     lines += _histogram("folio_series_recompute_seconds", "Time to recompute one portfolio's stale series dates.",
-                        [({"stage": s}, c["recompute_seconds"]) for s, c in counters if s == "series"])
+                        [({"stage": s, "instance": i}, c["recompute_seconds"]) for s, i, c in counters if s == "series"])
     lines += family("folio_stage_starts_total", "counter", "Times a stage process started (restarts = starts - 1).",
                     [({"stage": s}, b.starts_total) for s, b in sorted(obs.heartbeats.items())])
     lines += family("folio_stage_heartbeat_age_seconds", "gauge", "Seconds since the stage's last heartbeat.",
                     [({"stage": s}, round(b.age_seconds, 3)) for s, b in sorted(obs.heartbeats.items())
                      if b.age_seconds is not None])
     lines += family("folio_stage_started_timestamp_seconds", "gauge", "When the stage process started (Unix time).",
-                    [({"stage": s}, c["started_at"]) for s, c in counters if "started_at" in c])
+                    [({"stage": s, "instance": i}, c["started_at"]) for s, i, c in counters if "started_at" in c])
     lines += family("folio_up_child_restarts_total", "counter", "Times `folio up` restarted a child process.",
                     [({"child": name}, int(child.get("restarts") or 0))
                      for name, child in sorted((obs.up_children or {}).items())])

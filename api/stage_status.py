@@ -45,7 +45,7 @@ class Observation:
     lags: list[PartitionLag] | None = None
     heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
     dead_letters: dict[tuple[str, str], int] = field(default_factory=dict)
-    worker_counters: dict[str, Any] | None = None
+    worker_counters: dict[str, dict[str, Any]] = field(default_factory=dict)  # worker URL -> its counters
     up_children: dict[str, dict[str, Any]] | None = None
     # source ("broker", "database", "worker", "up_status") -> why it could not be read
     errors: dict[str, str] = field(default_factory=dict)
@@ -70,14 +70,16 @@ async def observe(database: Database, live: LiveClient, bootstrap: str, app_id: 
             obs.errors["database"] = _why(exc)
 
     async def worker() -> None:
-        try:
-            obs.worker_counters = await live.stage_counters()
-        except Exception as exc:  # noqa: BLE001
-            obs.errors["worker"] = _why(exc)
+        answers = await live.stage_counters()
+        obs.worker_counters = {url: c for url, c in answers.items() if isinstance(c, dict)}
+        if not obs.worker_counters:
+            obs.errors["worker"] = "; ".join(answers.values()) or "no worker listed"
 
     await asyncio.gather(lags(), stored(), worker())
-    if obs.worker_counters and "starts_total" in obs.worker_counters:
-        obs.heartbeats["positions"] = worker_starts(obs.worker_counters, time.time(), restart_window)
+    worker_lives = [worker_starts(url, c, time.time(), restart_window)
+                    for url, c in obs.worker_counters.items() if "starts_total" in c]
+    if worker_lives:  # the worker starting most often speaks for the stage
+        obs.heartbeats["positions"] = max(worker_lives, key=lambda w: (w.starts_in_window, w.starts_total))
     if up_status_file:
         try:
             obs.up_children = read_up_status(Path(up_status_file))
@@ -86,10 +88,10 @@ async def observe(database: Database, live: LiveClient, bootstrap: str, app_id: 
     return obs
 
 
-def worker_starts(counters: dict[str, Any], now: float, restart_window: float) -> Heartbeat:
-    """The positions worker's starts, as it counts them in its data dir (it has no heartbeat)."""
+def worker_starts(url: str, counters: dict[str, Any], now: float, restart_window: float) -> Heartbeat:
+    """A positions worker's starts, as it counts them in its data dir (it has no heartbeat)."""
     recent = sum(1 for t in counters.get("recent_starts", ()) if now - t < restart_window)
-    return Heartbeat("positions", None, None, counters["starts_total"], recent)
+    return Heartbeat("positions", url, None, counters["starts_total"], recent)
 
 
 def read_up_status(path: Path) -> dict[str, dict[str, Any]]:

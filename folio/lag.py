@@ -37,8 +37,8 @@ async def partition_lags(bootstrap: str, groups: Sequence[ConsumerGroup],
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 request_timeout_ms=request_timeout_ms)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms)
-    await consumer.start()
     try:
+        await consumer.start()
         await admin.start()
         existing = await consumer.topics()
         wanted = {t for g in groups for t in g.topics if t in existing}
@@ -56,6 +56,6 @@ async def partition_lags(bootstrap: str, groups: Sequence[ConsumerGroup],
                 done = meta.offset if meta is not None and meta.offset >= 0 else 0
                 lags.append(PartitionLag(group.stage, group.group_id, tp.topic, tp.partition, ends[tp], done))
         return lags
-    finally:
+    finally:  # also after a failed or cancelled start: nothing is left open
         await consumer.stop()
         await admin.close()

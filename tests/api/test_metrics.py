@@ -44,7 +44,7 @@ def _observation() -> Observation:
         heartbeats={"sink": Heartbeat("sink", "h:1", 1.25, 4, 3, sink.snapshot()),
                     "series": Heartbeat("series", "h:2", 0.5, 1, 1, _series_counters())},
         dead_letters={("transactions", "invalid_event"): 15, ("prices", "key_mismatch"): 1},
-        worker_counters=_worker_counters(),
+        worker_counters={"http://w1:6066": _worker_counters()},
         up_children={"sink": {"pid": 10, "restarts": 3, "started_at": 1.0, "last_exit_code": -9},
                      "api": {"pid": 11, "restarts": 0, "started_at": 1.0, "last_exit_code": None}},
     )
@@ -74,13 +74,13 @@ def test_applied_and_dead_lettered_records_carry_stage_topology_topic_and_reason
     families = _families(render_stages(_observation()))
 
     assert _values(families["folio_events_applied"]) == {
-        ("folio_events_applied_total", ("stage", "positions"), ("topic", "transactions"),
-         ("topology", "positions")): 7}
+        ("folio_events_applied_total", ("instance", "http://w1:6066"), ("stage", "positions"),
+         ("topic", "transactions"), ("topology", "positions")): 7}
     assert _values(families["folio_events_dead_lettered"]) == {
-        ("folio_events_dead_lettered_total", ("reason", "invalid_event"), ("stage", "positions"),
-         ("topic", "transactions"), ("topology", "positions")): 2,
-        ("folio_events_dead_lettered_total", ("reason", "key_mismatch"), ("stage", "positions"),
-         ("topic", "prices"), ("topology", "reference")): 1}
+        ("folio_events_dead_lettered_total", ("instance", "http://w1:6066"), ("reason", "invalid_event"),
+         ("stage", "positions"), ("topic", "transactions"), ("topology", "positions")): 2,
+        ("folio_events_dead_lettered_total", ("instance", "http://w1:6066"), ("reason", "key_mismatch"),
+         ("stage", "positions"), ("topic", "prices"), ("topology", "reference")): 1}
     assert _values(families["folio_dead_letters"]) == {
         ("folio_dead_letters", ("reason", "invalid_event"), ("source_topic", "transactions")): 15,
         ("folio_dead_letters", ("reason", "key_mismatch"), ("source_topic", "prices")): 1}
@@ -89,9 +89,10 @@ def test_applied_and_dead_lettered_records_carry_stage_topology_topic_and_reason
 def test_rows_retries_starts_restarts_and_heartbeat_ages_are_reported():
     families = _families(render_stages(_observation()))
 
-    assert _values(families["folio_sink_rows_written"]) == {("folio_sink_rows_written_total", ("stage", "sink")): 1234}
+    assert _values(families["folio_sink_rows_written"]) == {
+        ("folio_sink_rows_written_total", ("instance", "h:1"), ("stage", "sink")): 1234}
     assert _values(families["folio_stage_retries"]) == {
-        ("folio_stage_retries_total", ("cause", "database"), ("stage", "series")): 2}
+        ("folio_stage_retries_total", ("cause", "database"), ("instance", "h:2"), ("stage", "series")): 2}
     assert _values(families["folio_stage_starts"]) == {
         ("folio_stage_starts_total", ("stage", "series")): 1, ("folio_stage_starts_total", ("stage", "sink")): 4}
     assert _values(families["folio_stage_heartbeat_age_seconds"]) == {
@@ -102,17 +103,20 @@ def test_rows_retries_starts_restarts_and_heartbeat_ages_are_reported():
 
 
 def test_recompute_latency_is_a_cumulative_histogram():
-    values = _values(_families(render_stages(_observation()))["folio_series_recompute_seconds"])
+    family = _families(render_stages(_observation()))["folio_series_recompute_seconds"]
 
-    assert values[("folio_series_recompute_seconds_bucket", ("le", "0.005"), ("stage", "series"))] == 3
-    assert values[("folio_series_recompute_seconds_bucket", ("le", "30.0"), ("stage", "series"))] == 3
-    assert values[("folio_series_recompute_seconds_bucket", ("le", "+Inf"), ("stage", "series"))] == 4
-    assert values[("folio_series_recompute_seconds_count", ("stage", "series"))] == 4
-    assert values[("folio_series_recompute_seconds_sum", ("stage", "series"))] == 40.0125
+    values = {(s.name, s.labels.get("le")): s.value for s in family.samples}
+
+    assert {s.labels["instance"] for s in family.samples} == {"h:2"}
+    assert values[("folio_series_recompute_seconds_bucket", "0.005")] == 3
+    assert values[("folio_series_recompute_seconds_bucket", "30.0")] == 3
+    assert values[("folio_series_recompute_seconds_bucket", "+Inf")] == 4
+    assert values[("folio_series_recompute_seconds_count", None)] == 4
+    assert values[("folio_series_recompute_seconds_sum", None)] == 40.0125
 
 
 def test_a_source_that_did_not_answer_is_reported_down_and_its_figures_left_out():
-    obs = Observation(lags=None, errors={"broker": "timed out"}, worker_counters=_worker_counters())
+    obs = Observation(lags=None, errors={"broker": "timed out"}, worker_counters={"http://w1": _worker_counters()})
 
     families = _families(render_stages(obs))
 

@@ -121,7 +121,7 @@ def test_several_problems_of_one_stage_are_all_named():
 def test_the_positions_worker_is_crash_looping_when_its_own_start_count_says_so():
     counters = {"starts_total": 7, "recent_starts": [1000.0, 1550.0, 1700.0, 1750.0]}
     obs = healthy()
-    obs.heartbeats["positions"] = worker_starts(counters, now=1800.0, restart_window=300)
+    obs.heartbeats["positions"] = worker_starts("http://w1", counters, now=1800.0, restart_window=300)
 
     verdict = judge_stages(obs, LIMITS, {}, now=1.0)
 
