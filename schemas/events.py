@@ -322,10 +322,10 @@ class DeadLetter(BaseModel):
 
     def raw_head_bytes(self) -> bytes:
         """The kept head of the raw value, as the bytes that were sent."""
-        return _unhead(self.raw_value, self.raw_encoding)
+        return letter_bytes(self.raw_value, self.raw_encoding)
 
     def key_bytes(self) -> bytes | None:
-        return None if self.key is None else _unhead(self.key, self.key_encoding)
+        return None if self.key is None else letter_bytes(self.key, self.key_encoding)
 
 
 def _bytes(raw: bytes | str) -> bytes:
@@ -345,7 +345,8 @@ def _head(raw: bytes, limit: int) -> tuple[str, str, bool]:
     return base64.b64encode(head).decode("ascii"), BASE64, len(head) < len(raw)
 
 
-def _unhead(value: str, encoding: str) -> bytes:
+def letter_bytes(value: str, encoding: str | None) -> bytes:
+    """The bytes a letter's raw_value or key stands for, given its encoding field."""
     return base64.b64decode(value) if encoding == BASE64 else value.encode("utf-8")
 
 
