@@ -10,9 +10,7 @@ import pytest
 from folio.produce import produce_events, produce_file, read_events
 from tests.integration import api_reads
 from tests.integration.conftest import REFERENCE
-from tests.support.scenario import (
-    Mismatches, compare_cash, compare_positions, compare_transactions, load_expected, scenario_path,
-)
+from tests.support.scenario import Mismatches, load_expected, scenario_path
 
 
 async def _kill_repeatedly(stack, rng: random.Random, rounds: int) -> list[str]:
@@ -49,10 +47,5 @@ async def test_killing_worker_and_sink_mid_stream_leaves_every_figure_as_expecte
 
     m = Mismatches()
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
-        for pid, exp in expected["portfolios"].items():
-            for as_of in (None, expected["as_of"]):
-                compare_positions(m, pid, exp["cost_method"], exp["positions"],
-                                  await api_reads.positions(client, pid, as_of))
-                compare_cash(m, pid, exp["cash"], await api_reads.cash(client, pid, as_of))
-            compare_transactions(m, pid, exp["transactions"], await api_reads.transactions(client, pid))
+        await api_reads.compare_book(m, client, expected)
     assert not m, f"after killing {killed}:\n" + "\n".join(m[:30]) + f"\n({len(m)} mismatches)"

@@ -15,9 +15,7 @@ import httpx
 from folio.faults import POINTS
 from tests.integration import api_reads
 from tests.integration.conftest import publish_scenario
-from tests.support.scenario import (
-    Mismatches, compare_cash, compare_dead_letters, compare_positions, compare_transactions, load_expected,
-)
+from tests.support.scenario import Mismatches, compare_dead_letters, load_expected
 
 # Each point crashes its stage the first time it is passed (once per run: a
 # stage's points fire one after the other across its restarts).
@@ -51,10 +49,5 @@ async def test_crashing_every_stage_at_every_point_loses_nothing_and_counts_noth
     m = Mismatches()
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
         compare_dead_letters(m, expected["dead_letters"], await api_reads.dead_letters_by_reason(client))
-        for pid, exp in expected["portfolios"].items():
-            for as_of in (None, expected["as_of"]):
-                compare_positions(m, pid, exp["cost_method"], exp["positions"],
-                                  await api_reads.positions(client, pid, as_of))
-                compare_cash(m, pid, exp["cash"], await api_reads.cash(client, pid, as_of))
-            compare_transactions(m, pid, exp["transactions"], await api_reads.transactions(client, pid))
+        await api_reads.compare_book(m, client, expected)
     assert not m, f"after crashes at {sorted(fired)}:\n" + "\n".join(m[:30]) + f"\n({len(m)} mismatches)"
