@@ -38,6 +38,7 @@ async def test_a_1mb_event_and_other_poison_in_one_round_are_each_dead_lettered_
     await stack.wait_idle()
     worker_pid = stack.supervisor.children["positions"].pid
     sink_pid = stack.supervisor.children["sink"].pid
+    series_pid = stack.supervisor.children["series"].pid
 
     huge = orjson.dumps(tx("HUGE", note="x" * 1_000_000))
     nul_byte = b'{"transaction_id":"NUL\x00","portfolio_id":"P1"}'
@@ -54,12 +55,20 @@ async def test_a_1mb_event_and_other_poison_in_one_round_are_each_dead_lettered_
     ]
     await _send(stack.bootstrap, round_)
     await stack.wait_idle()
+    # The series worker's input, unreadable: dead-lettered, the series still kept.
+    await _send(stack.bootstrap, [("series_marks", b"P1", b"\xff not a mark"),
+                                  ("series_marks", b"P1", b'{"portfolio_id":"P1","from":"2024-13-45"}')])
+    await stack.wait_idle()
 
     conn = await asyncpg.connect(stack.dsn)
     try:
         letters = {r["transaction_id"] or r["raw_value"][:7]: r for r in await conn.fetch(
             "SELECT * FROM dead_letters WHERE source_topic = 'transactions'")}
         cash = await conn.fetchval("SELECT balance FROM cash_balances WHERE portfolio_id = 'P1'")
+        series_letters = [(r["source_offset"], r["reason"], r["detail"].split(":")[0]) for r in await conn.fetch(
+            "SELECT * FROM dead_letters WHERE source_topic = 'series_marks' ORDER BY source_offset")]
+        series = [(r["date"].isoformat(), r["mv"]) for r in await conn.fetch(
+            "SELECT date, mv FROM daily_series WHERE portfolio_id = 'P1' ORDER BY date")]
     finally:
         await conn.close()
 
@@ -78,6 +87,9 @@ async def test_a_1mb_event_and_other_poison_in_one_round_are_each_dead_lettered_
     invalid_json = letters[base64.b64encode(nul_byte).decode()[:7]]
     assert base64.b64decode(invalid_json["raw_value"]) == nul_byte
     assert cash == Decimal("123.45")  # D1 100 + D2 23.45: the partition went on after the poison
+    assert [(reason, stage) for _, reason, stage in series_letters] == [("processing_error", "series worker")] * 2
+    assert series == [("2024-01-02", Decimal("123.45"))]
     # No stage died on the way.
     assert stack.supervisor.children["positions"].pid == worker_pid and stack.supervisor.alive("positions")
     assert stack.supervisor.children["sink"].pid == sink_pid and stack.supervisor.alive("sink")
+    assert stack.supervisor.children["series"].pid == series_pid and stack.supervisor.alive("series")
