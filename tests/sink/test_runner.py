@@ -37,3 +37,18 @@ async def test_a_nul_in_a_transaction_id_is_dead_lettered_and_the_rest_of_the_ba
         "T1", "T3"]
     assert await db.fetchval("SELECT balance FROM cash_balances") == 300
     assert await db.fetchval("SELECT count(*) FROM portfolios") == 1
+
+
+async def test_garbage_on_the_dead_letter_topic_becomes_a_letter_the_sink_can_store(db, sink_database_url):
+    garbage = Record("dead_letters", 1, 17, b"\x00", b'{"reason": 42}')
+    sink = Sink("unused:9092", sink_database_url)
+    letters, _ = await sink._write_records([garbage])
+    # Stored as the sink will find it on the topic: once, and without another rejection.
+    again, _ = await sink._write_records([Record("dead_letters", 0, 0, b"k", orjson.dumps(letters[0]))])
+    await sink._conn.close()
+
+    assert [(x["source_topic"], x["partition"], x["offset"], x["reason"]) for x in letters] == [
+        ("dead_letters", 1, 17, "sink_rejected")]
+    assert again == []
+    row = await db.fetchrow("SELECT raw_value, reason, key_encoding FROM dead_letters")
+    assert (row["raw_value"], row["reason"], row["key_encoding"]) == ('{"reason": 42}', "sink_rejected", "base64")
