@@ -238,7 +238,10 @@ class Sink:
                 if marks:
                     await self._relay_marks()
                 fault_point("sink:before_commit")
-                await consumer.commit()
+                try:
+                    await consumer.commit()
+                except KafkaError as exc:  # e.g. a rebalance: the rows are in, redelivery is harmless
+                    log.warning("committing offsets failed (%r); they may be redelivered", exc)
         finally:
             await consumer.stop()
             await self._producer.stop()

@@ -88,14 +88,23 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
             log.exception("event %s[%s]@%s failed", incoming.topic, incoming.partition, incoming.offset)
             poisoned[i] = incoming.dead_letter("processing_error", None,
                                                f"positions worker: {type(exc).__name__}: {exc}")
-    try:
-        await write_changes(ctx.producer, ctx.tables, partition, store.changes())
-    except Exception:
-        # The source events are acknowledged when this returns, even if it
-        # raised, which would lose them: die first, and be re-delivered.
-        log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
-        exit_process(70)
-    return letters
+    changes = store.changes()
+    delay = 0.2
+    while True:
+        try:
+            await write_changes(ctx.producer, ctx.tables, partition, changes)
+            return letters
+        except TRANSIENT as exc:
+            # Writing the same records again is harmless (same values, same seq).
+            log.warning("writing partition %s's state failed (%r); retrying in %.1fs", partition, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        except Exception:
+            # The source events are acknowledged when this returns, even if it
+            # raised, which would lose them: die first, and be re-delivered.
+            log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
+            exit_process(70)
+            return letters
 
 
 async def apply_event(ctx: LedgerContext, store: TableLedgerStore, incoming: Incoming) -> dict[str, Any] | None:
