@@ -21,15 +21,18 @@ from pydantic_core import PydanticCustomError
 
 from schemas.fields import (
     MISSING,
+    Amount,
     Currency,
     Day,
-    Dec,
+    Fees,
     Identifier,
-    NonNegativeDec,
     OptionalIdentifier,
     OptionalText,
-    PositiveDec,
+    Quantity,
+    QuotedPrice,
+    Rate,
     Text,
+    TradePrice,
     Version,
 )
 
@@ -98,7 +101,7 @@ class Price(BaseModel):
 
     security_id: Identifier
     price_date: Day
-    price: PositiveDec
+    price: QuotedPrice
     currency: Currency | None = None  # None: the instrument's currency
 
 
@@ -110,7 +113,7 @@ class FxRate(BaseModel):
     from_currency: Currency
     to_currency: Currency
     rate_date: Day
-    rate: PositiveDec
+    rate: Rate
 
     @field_validator("to_currency")
     @classmethod
@@ -157,12 +160,12 @@ class Transaction(BaseModel):
     trade_date: Day | None = _CHECK_DEFAULT
     settlement_date: Day | None = None
     security_id: Identifier | None = _CHECK_DEFAULT
-    quantity: Dec | None = _CHECK_DEFAULT
-    price: NonNegativeDec | None = _CHECK_DEFAULT
-    amount: Dec | None = _CHECK_DEFAULT
-    fees: NonNegativeDec = Decimal(0)
+    quantity: Quantity | None = _CHECK_DEFAULT
+    price: TradePrice | None = _CHECK_DEFAULT
+    amount: Amount | None = _CHECK_DEFAULT
+    fees: Fees = Decimal(0)
     currency: Currency | None = _CHECK_DEFAULT
-    fx_rate: PositiveDec | None = None
+    fx_rate: Rate | None = None
 
     @model_validator(mode="before")
     @classmethod

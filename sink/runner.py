@@ -83,8 +83,7 @@ def _add(batch: Batch, r: ConsumerRecord, changelogs: dict[str, str]) -> None:
         row = dead_letter_row(orjson.loads(r.value))
         batch.dead_letters[row[:3]] = row
         return
-    key = None if r.key is None else r.key.decode("utf-8", "replace")
-    event = decode_event(r.topic, key, r.value or b"")
+    event = decode_event(r.topic, r.key, r.value or b"")  # as the worker decides it
     if isinstance(event, Rejection):
         return  # the positions worker dead-letters it
     if r.topic == "instruments":

@@ -108,8 +108,8 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
 
 
 async def apply_event(ctx: LedgerContext, store: TableLedgerStore, incoming: Incoming) -> dict[str, Any] | None:
-    key = None if incoming.key is None else incoming.key.decode("utf-8", "replace")
-    decoded = decode_event(incoming.topic, key, incoming.value or b"")
+    # The key's bytes, not a lossy decoding: a key that is not UTF-8 never matches an id.
+    decoded = decode_event(incoming.topic, incoming.key, incoming.value or b"")
     if isinstance(decoded, Rejection):
         return incoming.dead_letter(decoded.reason, decoded.field, decoded.detail, decoded.transaction_id)
     if incoming.topic == "portfolios":

@@ -73,7 +73,7 @@ state_lock = asyncio.Lock()
 
 def _decoded(topic: str, key: bytes | None, value: bytes | None):
     """A feed record as the screening agent decodes it (a Rejection is skipped: it dead-letters it)."""
-    return decode_event(topic, None if key is None else key.decode("utf-8", "replace"), value or b"")
+    return decode_event(topic, key, value or b"")  # bytes: a key that is not UTF-8 never matches an id
 
 
 def _apply_fx(key: bytes | None, value: bytes | None) -> None:

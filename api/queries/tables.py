@@ -130,6 +130,9 @@ daily_series = Table(
     _num("mv", True), _num("inflow", True), _num("outflow", True),
 )
 
+# The latest price or FX date. A portfolio's own horizon (this, or its latest
+# booked trade date if later) is the SQL function portfolio_horizon(id),
+# migration 004.
 market_horizon = Table(
     "market_horizon", metadata,
     Column("singleton", Boolean, primary_key=True),
