@@ -92,6 +92,11 @@ dead_letters = Table(
     Column("transaction_id", Text),
     Column("detail", Text, nullable=False),
     Column("dead_lettered_at", DateTime(timezone=True), nullable=False),
+    Column("raw_encoding", Text, nullable=False),
+    Column("raw_size", BigInteger),
+    Column("raw_sha256", Text),
+    Column("raw_truncated", Boolean, nullable=False),
+    Column("key_encoding", Text, nullable=False),
 )
 
 instruments = Table(

@@ -426,7 +426,8 @@ async def test_when_a_write_fails_midway_neither_the_data_nor_the_marks_are_kept
     batch: Batch = build_batch([tx_record("P1", "T1", "2024-01-12", seq=1)], CHANGELOGS)
     # A dead letter without a reason (NOT NULL) fails after the transaction was upserted.
     batch.dead_letters[("transactions", 0, 1)] = ("transactions", 0, 1, "P1", "{", None, None, None, "x",
-                                                   datetime(2024, 1, 12, tzinfo=UTC))
+                                                   datetime(2024, 1, 12, tzinfo=UTC), "utf-8", 1, None, False,
+                                                   "utf-8")
 
     with pytest.raises(asyncpg.NotNullViolationError):
         await write_batch(db, batch)
