@@ -29,6 +29,12 @@ class Paginated(BaseModel):
 
 class Accepted(BaseModel):
     accepted: int
+    ids: list[dict[str, str | int]] = Field(
+        description="each accepted item's identity, in request order (transactions: portfolio_id, "
+                    "transaction_id, version)")
+    tracked: bool | None = Field(
+        None, description="transactions only: the ids were recorded, so their status reads `pending` "
+                           "until applied (false when PostgreSQL could not be reached)")
 
 
 class IngestProblem(BaseModel):
@@ -36,6 +42,7 @@ class IngestProblem(BaseModel):
     field: str | None
     reason: str
     message: str
+    items: list[int] | None = Field(None, description="duplicate_id: the earlier item and this one")
 
 
 class IngestRejection(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from api.deps import PublisherDep
-from api.ingest import TOPICS, read_items, to_messages, validate_items
+from api.ingest import TOPICS, identity, read_items, to_messages, validate_items
 from api.models import Accepted, IngestRejection
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
@@ -24,7 +24,7 @@ def _ingest(topic: str) -> Callable[..., Awaitable[Accepted]]:
         events = validate_items(topic, items)
         if events:
             await publisher.publish(topic, to_messages(topic, events))
-        return Accepted(accepted=len(events))
+        return Accepted(accepted=len(events), ids=[identity(topic, e) for e in events])
 
     ingest.__name__ = f"ingest_{topic}"
     return ingest
@@ -34,7 +34,8 @@ for _segment, _topic in TOPICS.items():
     router.add_api_route(
         f"/{_segment}", _ingest(_topic), methods=["POST"], status_code=202, response_model=Accepted,
         summary=f"Validate and publish events to `{_topic}` (all or nothing)",
-        responses={422: {"model": IngestRejection, "description": "invalid items: nothing published"},
+        responses={413: {"description": "body longer than FOLIO_MAX_BODY_BYTES: nothing published"},
+                   422: {"model": IngestRejection, "description": "invalid items: nothing published"},
                    503: {"description": "broker unavailable"}},
         openapi_extra=_BODY,
     )
