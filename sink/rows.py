@@ -34,6 +34,25 @@ def transaction_row(state: dict[str, Any]) -> tuple:
             orjson.dumps(state["cash"]).decode(), state["seq"])
 
 
+def transaction_version_row(state: dict[str, Any]) -> tuple:
+    """One version of a transaction (transaction_versions), guarded by the ledger's seq."""
+    f = state["fields"]
+    return (f["portfolio_id"], f["transaction_id"], f["version"], f["status"], f["type"],
+            _date(f["trade_date"]), f.get("security_id"), _d(f.get("quantity")), _d(f.get("price")),
+            _d(f.get("amount")), _d(f.get("fees")), f.get("currency"), state["arrival"], state["seq"])
+
+
+def letter_transaction(value: dict[str, Any]) -> tuple[str, str, int | None] | None:
+    """(portfolio_id, transaction_id, version or None if unreadable) a `transactions` letter names."""
+    if value.get("source_topic") != "transactions" or not value.get("transaction_id") or not value.get("key"):
+        return None
+    try:
+        version = orjson.loads(value.get("raw_value") or "").get("version", 1)
+    except (orjson.JSONDecodeError, AttributeError):
+        version = None
+    return (value["key"], value["transaction_id"], version if type(version) is int else None)
+
+
 def cash_row(state: dict[str, Any]) -> tuple:
     return (state["portfolio_id"], state["currency"], Decimal(state["balance"]), state["movers"], state["seq"])
 
@@ -86,6 +105,11 @@ class Batch:
     prices: dict[tuple, tuple] = field(default_factory=dict)
     fx_rates: dict[tuple, tuple] = field(default_factory=dict)
     dead_letters: dict[tuple, tuple] = field(default_factory=dict)
+    transaction_versions: dict[tuple[str, str, int], tuple] = field(default_factory=dict)
+    # Not rows of their own: what the batch tells about ingest receipts and
+    # redriven dead letters (sink.dead_letter_lifecycle).
+    letter_transactions: list[tuple[str, str, int | None]] = field(default_factory=list)
+    reference_sources: list[tuple[str, int, int]] = field(default_factory=list)
 
     def add_position(self, state: dict[str, Any]) -> None:
         key = (state["portfolio_id"], state["security_id"])
@@ -95,8 +119,18 @@ class Batch:
         elif state["seq"] > change.state["seq"]:
             change.merge(state)
 
+    def add_transaction_version(self, state: dict[str, Any]) -> None:
+        f = state["fields"]
+        key = (f["portfolio_id"], f["transaction_id"], f["version"])
+        known = self.transaction_versions.get(key)
+        if known is None or state["seq"] > known[-1]:
+            self.transaction_versions[key] = transaction_version_row(state)
+
     def __len__(self) -> int:
-        return sum(len(getattr(self, n)) for n in self.__dataclass_fields__)
+        return sum(len(getattr(self, n)) for n in self.__dataclass_fields__ if n not in _NOT_ROWS)
+
+
+_NOT_ROWS = {"letter_transactions", "reference_sources"}
 
 
 def dead_letter_row(value: dict[str, Any]) -> tuple:

@@ -17,7 +17,7 @@ from aiokafka.structs import ConsumerRecord
 
 from schemas.decode import Rejection, decode_event
 from sink.migrate import migrate
-from sink.rows import Batch, cash_row, dead_letter_row, portfolio_row, transaction_row
+from sink.rows import Batch, cash_row, dead_letter_row, letter_transaction, portfolio_row, transaction_row
 from sink.writer import write_batch
 
 log = logging.getLogger("folio.sink")
@@ -45,19 +45,25 @@ def build_batch(records: Iterable[ConsumerRecord], changelogs: dict[str, str]) -
             elif table == "ledger":
                 f = state["fields"]
                 batch.transactions[(f["portfolio_id"], f["transaction_id"])] = transaction_row(state)
+                batch.add_transaction_version(state)
             elif table == "cash":
                 batch.cash[(state["portfolio_id"], state["currency"])] = cash_row(state)
             else:
                 batch.portfolios[state["portfolio_id"]] = portfolio_row(state)
             continue
         if r.topic == "dead_letters":
-            row = dead_letter_row(orjson.loads(r.value))
+            letter = orjson.loads(r.value)
+            row = dead_letter_row(letter)
             batch.dead_letters[row[:3]] = row
+            named = letter_transaction(letter)
+            if named is not None:
+                batch.letter_transactions.append(named)
             continue
         key = None if r.key is None else r.key.decode("utf-8", "replace")
         event = decode_event(r.topic, key, r.value or b"")
         if isinstance(event, Rejection):
             continue  # the positions worker dead-letters it
+        batch.reference_sources.append((r.topic, r.partition, r.offset))
         if r.topic == "instruments":
             batch.instruments[event.security_id] = (
                 event.security_id, event.name, event.currency, event.isin, event.asset_class,
