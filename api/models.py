@@ -152,6 +152,50 @@ class TransactionsOut(Paginated):
     items: list[TransactionOut]
 
 
+class TransactionVersionOut(BaseModel):
+    """One version of a transaction as the ledger put it in effect."""
+
+    version: int
+    status: str
+    seen_at: datetime = Field(description="when the sink first stored this version")
+    type: str | None
+    trade_date: date | None
+    security_id: str | None
+    quantity: Money | None
+    price: Money | None
+    amount: Money | None
+    fees: Money | None
+    currency: str | None
+    arrival: int
+
+
+class TransactionLetterOut(BaseModel):
+    source_topic: str
+    partition: int
+    offset: int
+    reason: str
+    field: str | None
+    detail: str
+    state: str
+    attempts: int
+    dead_lettered_at: datetime
+
+
+TransactionStatus = Literal["booked", "cancelled", "dead_lettered", "pending"]
+
+
+class TransactionStatusOut(BaseModel):
+    portfolio_id: str
+    transaction_id: str
+    status: TransactionStatus = Field(description=(
+        "pending: a version accepted by ingest is neither in effect nor dead-lettered yet; else booked or "
+        "cancelled (the version in effect), else dead_lettered"))
+    version: int | None = Field(description="the version in effect, if any")
+    versions: list[TransactionVersionOut]
+    dead_letters: list[TransactionLetterOut]
+    pending_versions: list[int]
+
+
 # --- cash -------------------------------------------------------------------
 
 class CashBalanceOut(BaseModel):
@@ -182,10 +226,17 @@ class DeadLetterOut(BaseModel):
     transaction_id: str | None
     detail: str
     dead_lettered_at: datetime
+    state: str = Field(description="open, redriven, resolved or failed_again")
+    attempts: int = Field(description="times its event was rejected (1 + failed redrives)")
+    redrive_id: str | None
+    redriven_at: datetime | None
+    resolved_at: datetime | None
+    last_failed_at: datetime | None
 
 
 class DeadLettersOut(Paginated):
     by_reason: dict[str, int]
+    by_state: dict[str, int]
     items: list[DeadLetterOut]
 
 
