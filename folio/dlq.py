@@ -28,6 +28,7 @@ folio.devenv.tansu_highwater); this works the same on real Kafka.
 from __future__ import annotations
 
 import asyncio
+import base64
 import heapq
 import json
 import logging
@@ -240,14 +241,20 @@ async def _redrive_event(bootstrap: str, record: ConsumerRecord) -> _Letter | st
     partition, offset = letter.get("partition"), letter.get("offset")
     source = (source_topic, partition if isinstance(partition, int) else -1, offset if isinstance(offset, int) else -1)
     # The dead letter's own Kafka key is the original key too: the fallback.
-    key_bytes = key.encode() if isinstance(key, str) else record.key
+    key_bytes = _unhead(key, letter.get("key_encoding")) if isinstance(key, str) else record.key
     if not letter.get("raw_truncated"):
-        return Event(source_topic, key_bytes, raw_value.encode()), source
+        return Event(source_topic, key_bytes, _unhead(raw_value, letter.get("raw_encoding"))), source
     original = await _original_record(bootstrap, *source)
     if original is None:
         return (f"refusing {where}: its raw value was truncated and the original record "
                 f"{source_topic}[{source[1]}]@{source[2]} is gone")
     return Event(source_topic, original.key, original.value or b""), source
+
+
+def _unhead(text: str, encoding: str | None) -> bytes:
+    """A letter's text field as the bytes that were sent (schemas.events.DeadLetter keeps
+    values that are not UTF-8, or hold NUL, as base64)."""
+    return base64.b64decode(text) if encoding == "base64" else text.encode()
 
 
 async def _original_record(bootstrap: str, topic: str, partition: int, offset: int) -> ConsumerRecord | None:

@@ -105,10 +105,12 @@ VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 ON CONFLICT DO NOTHING
 """
 
-UPSERT_TRANSACTION_VERSION = """
+UPSERT_TRANSACTION_VERSIONS = """
 INSERT INTO transaction_versions (portfolio_id, transaction_id, version, status, type, trade_date,
   security_id, quantity, price, amount, fees, currency, arrival, seq)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::date[], $7::text[],
+                     $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::text[], $13::bigint[],
+                     $14::bigint[])
 ON CONFLICT (portfolio_id, transaction_id, version) DO UPDATE SET
   status = EXCLUDED.status, type = EXCLUDED.type, trade_date = EXCLUDED.trade_date,
   security_id = EXCLUDED.security_id, quantity = EXCLUDED.quantity, price = EXCLUDED.price,
@@ -158,7 +160,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
 
 async def _write_transaction_versions(conn: asyncpg.Connection, batch: Batch) -> None:
     if batch.transaction_versions:
-        await conn.executemany(UPSERT_TRANSACTION_VERSION, list(batch.transaction_versions.values()))
+        await _upsert_columns(conn, UPSERT_TRANSACTION_VERSIONS, batch.transaction_versions.values())
         await conn.execute(SETTLE_RECEIPTS_BOOKED, *(list(c) for c in zip(*batch.transaction_versions)))
     if batch.letter_transactions:
         await conn.execute(SETTLE_RECEIPTS_DEAD_LETTERED, *(list(c) for c in zip(*batch.letter_transactions)))
