@@ -1,9 +1,11 @@
 """Listing and redriving dead letters."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
+import asyncpg
 import pytest
 
 from folio.dlq import DEAD_LETTERS_TOPIC, list_dead_letters, redrive
@@ -175,3 +177,34 @@ async def test_a_letter_kept_in_base64_is_redriven_as_the_bytes_that_were_sent(f
 
     assert await redrive(folio_broker) == 1
     assert [r.value for r in await read_topic(folio_broker, "transactions")] == [sent]
+
+
+from tests.folio.test_cli import folio_command  # noqa: E402,F401 - fixture: run `folio …` on a fresh broker
+
+
+def test_dlq_list_with_a_database_shows_one_line_per_letter_with_state_and_attempts(
+        folio_command, sink_database_url, monkeypatch):
+    async def store():
+        conn = await asyncpg.connect(sink_database_url)
+        try:
+            await conn.execute("TRUNCATE dead_letters")
+            await conn.execute(
+                "INSERT INTO dead_letters (source_topic, source_partition, source_offset, key, raw_value, reason,"
+                " field, transaction_id, detail, dead_lettered_at, state, attempts) VALUES"
+                " ('transactions', 0, 5, 'P1', '{}', 'unknown_portfolio', NULL, 'T1', 'x', now(), 'failed_again', 2),"
+                " ('prices', 1, 9, 'S1', '{}', 'invalid_event', 'price', NULL, 'y', now(), 'resolved', 1)")
+        finally:
+            await conn.close()
+
+    asyncio.run(store())
+    monkeypatch.setenv("DATABASE_URL", sink_database_url)
+
+    code, out = folio_command("dlq", "list")
+
+    assert code == 0
+    # Same time (one statement's now()): then by source topic.
+    assert out.splitlines() == [
+        "prices[1]@9  invalid_event  key=S1  state=resolved attempts=1  field=price",
+        "transactions[0]@5  unknown_portfolio  key=P1  state=failed_again attempts=2  transaction_id=T1",
+        "2 dead letters (invalid_event 1, unknown_portfolio 1; failed_again 1; resolved 1)",
+    ]
