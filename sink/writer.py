@@ -152,8 +152,9 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
         letters = await lifecycle.settle_letters(conn, list(batch.dead_letters.values()))
         if letters:
             await conn.executemany(INSERT_DEAD_LETTER, letters)
+        # Each version's own arrival: one superseded within the batch was applied too.
         await lifecycle.resolve_applied(
-            conn, [(row[0], row[15]) for row in batch.transactions.values()], batch.reference_sources)
+            conn, [(row[0], row[12]) for row in batch.transaction_versions.values()], batch.reference_sources)
         return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx,
                                   changed_instruments)
 
