@@ -100,9 +100,13 @@ async def transaction_trail(session: AsyncSession, portfolio_id: str, transactio
 
 # --- ingest receipts (what makes an accepted id `pending`) ---------------------
 
+# A version already in effect (or below one) is a re-send the ledger will ignore: no receipt,
+# since no outcome would ever settle it.
 _RECORD_RECEIPTS = text(
     "INSERT INTO ingest_receipts (portfolio_id, transaction_id, version)"
-    " SELECT * FROM unnest(CAST(:p AS text[]), CAST(:t AS text[]), CAST(:v AS integer[]))"
+    " SELECT * FROM unnest(CAST(:p AS text[]), CAST(:t AS text[]), CAST(:v AS integer[])) AS k(p, t, v)"
+    " WHERE NOT EXISTS (SELECT 1 FROM transaction_versions tv WHERE tv.portfolio_id = k.p"
+    " AND tv.transaction_id = k.t AND tv.version >= k.v)"
     " ON CONFLICT DO NOTHING")
 _FORGET_RECEIPTS = text(
     "DELETE FROM ingest_receipts r"

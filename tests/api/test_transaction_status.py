@@ -88,6 +88,7 @@ async def test_a_new_version_accepted_after_a_booked_one_is_pending(
 
     assert resent.status_code == 202
     assert (after_resend["status"], after_resend["pending_versions"]) == ("booked", [])
+    assert await rows.conn.fetchval("SELECT count(*) FROM ingest_receipts WHERE version = 1") == 0
     assert (after_amendment["status"], after_amendment["version"], after_amendment["pending_versions"]) == (
         "pending", 1, [2])
 

@@ -31,7 +31,7 @@ def dead_letter():
     def make(key: str, raw_value: str, reason: str = "invalid_json", **extra) -> tuple[str, bytes]:
         letter = {
             "source_topic": "transactions", "partition": 0, "offset": next(offsets), "key": key,
-            "detail": None,
+            "detail": "rejected", "dead_lettered_at": "2026-01-01T00:00:00Z",
             "raw_value": raw_value, "reason": reason, "field": None, "transaction_id": None, **extra,
         }
         return key, json.dumps(letter).encode()
@@ -133,13 +133,14 @@ async def test_a_letter_that_fails_again_stays_one_letter_with_two_attempts(
     await publish(folio_broker, DEAD_LETTERS_TOPIC, [
         ("P001", json.dumps({"source_topic": "transactions", "partition": again.partition, "offset": again.offset,
                              "key": "P001", "raw_value": "{", "reason": "invalid_json", "field": None,
-                             "transaction_id": None, "detail": "still not JSON"}).encode())])
+                             "transaction_id": None, "detail": "still not JSON",
+                             "dead_lettered_at": "2026-01-01T00:00:01Z"}).encode())])
     await _sink_letters(folio_broker, db, read_topic)
 
     letters = await letters_with_state(sink_database_url)
 
     assert sorted((d["key"], d["state"], d["attempts"], d["detail"]) for d in letters) == [
-        ("P001", "failed_again", 2, "still not JSON"), ("P002", "redriven", 1, "")]
+        ("P001", "failed_again", 2, "still not JSON"), ("P002", "redriven", 1, "rejected")]
     assert report.published == 2
 
 
