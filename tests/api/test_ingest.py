@@ -175,7 +175,9 @@ async def test_the_app_starts_and_stops_with_the_broker_down_and_ingestion_says_
 async def test_two_items_with_the_same_transaction_id_are_422_naming_both_items_and_nothing_is_published(
         make_client, fake_publisher):
     client = await make_client(publisher=fake_publisher)
-    items = [buy("T1", quantity="10"), buy("T2"), buy("T1", quantity="25")]
+    deposit = {"portfolio_id": "P1", "type": "DEPOSIT", "trade_date": "2024-01-02", "currency": "USD"}
+    items = [{**deposit, "transaction_id": "T1", "amount": "500"}, buy("T2"),
+             {**deposit, "transaction_id": "T1", "amount": "700"}]
 
     response = await client.post("/ingest/transactions", json=items)
 
@@ -277,11 +279,13 @@ async def test_the_202_answer_lists_the_accepted_ids_in_request_order(make_clien
 
 # --- body size limit ------------------------------------------------------------
 
-async def test_a_body_longer_than_the_limit_by_its_content_length_is_413(make_client, fake_publisher):
+@pytest.mark.parametrize("segment", ["portfolios", "instruments", "transactions", "prices", "fx-rates"])
+async def test_a_body_longer_than_the_limit_by_its_content_length_is_413_on_every_ingest_endpoint(
+        make_client, fake_publisher, segment):
     client = await make_client(publisher=fake_publisher, max_body_bytes=1000)
     items = [buy(f"T{n}") for n in range(20)]  # about 3 kB
 
-    response = await client.post("/ingest/transactions", json=items)
+    response = await client.post(f"/ingest/{segment}", json=items)
 
     assert response.status_code == 413
     assert "1000" in response.json()["detail"]
