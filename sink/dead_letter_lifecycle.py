@@ -8,7 +8,9 @@ producer's answer) in `dead_letter_redrives`; the sink traces outcomes back:
 - a ledger row (portfolio and arrival offset) or a valid reference record at
   a target resolves the original letter.
 Each target's outcome is set once, so a sink batch delivered twice counts
-nothing twice.
+nothing twice. A letter the sink stores only after its redrive and outcomes
+(a sink behind on `dead_letters`) takes its state from them (`adopt_redrives`;
+the reason stays the first one).
 
 The redrive publishes before it can record its targets, so the sink may store
 an outcome first. Both sides take LOCK_ID (transaction-scoped) before looking
@@ -97,6 +99,31 @@ async def settle_letters(conn: asyncpg.Connection, letters: Sequence[tuple]) -> 
         return list(letters)
     await fail_again(conn, [(r[0], r[1], r[2], r[5], r[6], r[8], r[9]) for r in letters if r[:3] in mapped])
     return [r for r in letters if r[:3] not in mapped]
+
+
+# Letters just stored (state open, one attempt) whose source was already redriven.
+_ADOPT = """
+UPDATE dead_letters d SET
+  state = CASE WHEN x.applied THEN 'resolved' WHEN x.failed > 0 THEN 'failed_again' ELSE 'redriven' END,
+  attempts = 1 + x.failed, redrive_id = x.redrive_id, redriven_at = x.redriven_at,
+  resolved_at = CASE WHEN x.applied THEN now() END
+FROM (
+  SELECT r.source_topic, r.source_partition, r.source_offset, bool_or(r.outcome = 'applied') AS applied,
+         count(*) FILTER (WHERE r.outcome = 'failed') AS failed, max(r.redrive_id) AS redrive_id,
+         max(r.redriven_at) AS redriven_at
+  FROM dead_letter_redrives r
+  JOIN unnest($1::text[], $2::integer[], $3::bigint[]) AS k(t, p, o)
+    ON r.source_topic = k.t AND r.source_partition = k.p AND r.source_offset = k.o
+  GROUP BY 1, 2, 3) x
+WHERE d.source_topic = x.source_topic AND d.source_partition = x.source_partition
+  AND d.source_offset = x.source_offset AND d.state = 'open' AND d.attempts = 1
+"""
+
+
+async def adopt_redrives(conn: asyncpg.Connection, stored: Sequence[tuple]) -> None:
+    """Letters just stored (dead-letter rows) take the state of redrives recorded before them."""
+    if stored:
+        await conn.execute(_ADOPT, [r[0] for r in stored], [r[1] for r in stored], [r[2] for r in stored])
 
 
 async def fail_again(conn: asyncpg.Connection, failures: Sequence[Failure]) -> None:

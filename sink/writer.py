@@ -152,6 +152,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
         letters = await lifecycle.settle_letters(conn, list(batch.dead_letters.values()))
         if letters:
             await conn.executemany(INSERT_DEAD_LETTER, letters)
+            await lifecycle.adopt_redrives(conn, letters)
         # Each version's own arrival: one superseded within the batch was applied too.
         await lifecycle.resolve_applied(
             conn, [(row[0], row[12]) for row in batch.transaction_versions.values()], batch.reference_sources)

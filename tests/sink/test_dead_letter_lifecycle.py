@@ -117,3 +117,19 @@ async def test_an_outcome_stored_before_the_redrive_recorded_its_targets_is_not_
 
     assert await _letters(db) == [(5, "failed_again", 2, "invalid_event", "R1"),
                                   (6, "resolved", 1, "unknown_portfolio", "R1")]
+
+
+async def test_a_letter_stored_after_its_redrive_and_outcome_takes_its_state_from_them(db):
+    # A sink far behind on dead_letters: the redrive and the redriven records' outcomes come first.
+    await _redrive(db, 5, 40)
+    await _redrive(db, 6, 41)
+    ledger = Ledger()
+    for n in range(41):  # arrivals 1..41: the one at 41 is the redriven record of letter 6
+        ledger.apply(make_tx("BUY", quantity=1, price=10, transaction_id=f"T{n}"))
+    await write_batch(db, build_batch([letter(40, "invalid_event"), *ledger.records()], CHANGELOGS))
+
+    await write_batch(db, build_batch([letter(5), letter(6), letter(7)], CHANGELOGS))
+
+    assert await _letters(db) == [(5, "failed_again", 2, "unknown_portfolio", "R1"),
+                                  (6, "resolved", 1, "unknown_portfolio", "R1"),
+                                  (7, "open", 1, "unknown_portfolio", None)]
