@@ -39,7 +39,16 @@ async def test_a_redriven_letter_that_books_is_resolved_and_one_that_fails_again
         open_letters = (await client.get("/dead-letters", params={"state": "open"})).json()
         booked = (await client.get("/portfolios/LATE/transactions/L-1")).json()
         rejected = (await client.get("/portfolios/NEVER/transactions/N-1")).json()
-    assert (listed["total"], listed["by_state"]) == (2, {"failed_again": 1, "resolved": 1})
+        # Accepted by ingest, then dead-lettered by the worker: the sink settles its receipt.
+        ingested = await client.post("/ingest/transactions", json=[{
+            "transaction_id": "N-2", "portfolio_id": "NEVER", "type": "DEPOSIT", "trade_date": "2024-01-02",
+            "amount": "5", "currency": "USD"}])
+        await stack.wait_idle()
+        settled = (await client.get("/portfolios/NEVER/transactions/N-2")).json()
+    assert (ingested.status_code, ingested.json()["tracked"]) == (202, True)
+    assert (settled["status"], settled["pending_versions"]) == ("dead_lettered", [])
+    assert [d["reason"] for d in settled["dead_letters"]] == ["unknown_portfolio"]
+    assert (listed["total"], listed["by_state"]) == (2, {"failed_again": 1, "resolved": 1})  # before N-2
     assert open_letters["total"] == 0
     assert (booked["status"], [v["version"] for v in booked["versions"]]) == ("booked", [1])
     assert booked["dead_letters"][0]["state"] == "resolved"
