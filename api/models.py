@@ -226,6 +226,12 @@ class DeadLetterOut(BaseModel):
     transaction_id: str | None
     detail: str
     dead_lettered_at: datetime
+    # raw_value is the head of the value: "utf-8" text or "base64" bytes (see README, dead letters).
+    raw_encoding: str
+    raw_size: int | None
+    raw_sha256: str | None
+    raw_truncated: bool
+    key_encoding: str
     state: str = Field(description="open, redriven, resolved or failed_again")
     attempts: int = Field(description="times its event was rejected (1 + failed redrives)")
     redrive_id: str | None

@@ -28,7 +28,6 @@ folio.devenv.tansu_highwater); this works the same on real Kafka.
 from __future__ import annotations
 
 import asyncio
-import base64
 import heapq
 import json
 import logging
@@ -42,11 +41,12 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from folio.log_end import fetch_until_end
 from folio.produce import Event, kafka_producer
+from schemas.events import letter_bytes
 from sink.dead_letter_lifecycle import Redriven, record_redrive
+from streams.dead_letters import DEAD_LETTERS_TOPIC
 
 log = logging.getLogger(__name__)
 
-DEAD_LETTERS_TOPIC = "dead_letters"
 REDRIVE_GROUP = "folio-dlq-redrive"
 _STALL_TIMEOUT_S = 30.0
 
@@ -241,20 +241,14 @@ async def _redrive_event(bootstrap: str, record: ConsumerRecord) -> _Letter | st
     partition, offset = letter.get("partition"), letter.get("offset")
     source = (source_topic, partition if isinstance(partition, int) else -1, offset if isinstance(offset, int) else -1)
     # The dead letter's own Kafka key is the original key too: the fallback.
-    key_bytes = _unhead(key, letter.get("key_encoding")) if isinstance(key, str) else record.key
+    key_bytes = letter_bytes(key, letter.get("key_encoding")) if isinstance(key, str) else record.key
     if not letter.get("raw_truncated"):
-        return Event(source_topic, key_bytes, _unhead(raw_value, letter.get("raw_encoding"))), source
+        return Event(source_topic, key_bytes, letter_bytes(raw_value, letter.get("raw_encoding"))), source
     original = await _original_record(bootstrap, *source)
     if original is None:
         return (f"refusing {where}: its raw value was truncated and the original record "
                 f"{source_topic}[{source[1]}]@{source[2]} is gone")
     return Event(source_topic, original.key, original.value or b""), source
-
-
-def _unhead(text: str, encoding: str | None) -> bytes:
-    """A letter's text field as the bytes that were sent (schemas.events.DeadLetter keeps
-    values that are not UTF-8, or hold NUL, as base64)."""
-    return base64.b64decode(text) if encoding == "base64" else text.encode()
 
 
 async def _original_record(bootstrap: str, topic: str, partition: int, offset: int) -> ConsumerRecord | None:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import orjson
+
+from schemas.events import DeadLetter
 
 
 def _d(value: str | None) -> Decimal | None:
@@ -42,15 +44,17 @@ def transaction_version_row(state: dict[str, Any]) -> tuple:
             _d(f.get("amount")), _d(f.get("fees")), f.get("currency"), state["arrival"], state["seq"])
 
 
-def letter_transaction(value: dict[str, Any]) -> tuple[str, str, int | None] | None:
-    """(portfolio_id, transaction_id, version or None if unreadable) a `transactions` letter names."""
-    if value.get("source_topic") != "transactions" or not value.get("transaction_id") or not value.get("key"):
+def letter_transaction(row: tuple) -> tuple[str, str, int | None] | None:
+    """(portfolio_id, transaction_id, version or None if unreadable) a `transactions` letter
+    names, from its stored row (`dead_letter_row`: text already fit for PostgreSQL)."""
+    topic, key, raw, transaction_id, raw_encoding, key_encoding = row[0], row[3], row[4], row[7], row[10], row[14]
+    if topic != "transactions" or not transaction_id or not key or key_encoding != "utf-8":
         return None
     try:
-        version = orjson.loads(value.get("raw_value") or "").get("version", 1)
+        version = orjson.loads(raw).get("version", 1) if raw_encoding == "utf-8" else None
     except (orjson.JSONDecodeError, AttributeError):
         version = None
-    return (value["key"], value["transaction_id"], version if type(version) is int else None)
+    return (key, transaction_id, version if type(version) is int else None)
 
 
 def cash_row(state: dict[str, Any]) -> tuple:
@@ -134,8 +138,8 @@ _NOT_ROWS = {"letter_transactions", "reference_sources"}
 
 
 def dead_letter_row(value: dict[str, Any]) -> tuple:
-    at = value.get("dead_lettered_at")
-    return (value["source_topic"], value.get("partition") if value.get("partition") is not None else -1,
-            value.get("offset") if value.get("offset") is not None else -1, value.get("key"),
-            value.get("raw_value") or "", value["reason"], value.get("field"), value.get("transaction_id"),
-            value.get("detail") or "", datetime.fromisoformat(at) if at else datetime.now())
+    """A `dead_letters` row; raises (ValueError) for a value that is not a dead letter."""
+    d = DeadLetter.model_validate(value)
+    return (d.source_topic, -1 if d.partition is None else d.partition, -1 if d.offset is None else d.offset,
+            d.key, d.raw_value, d.reason, d.field, d.transaction_id, d.detail, d.dead_lettered_at,
+            d.raw_encoding, d.raw_size, d.raw_sha256, d.raw_truncated, d.key_encoding)

@@ -34,7 +34,8 @@ async def dead_letters(session: AsyncSession, page: Page, *, reason: str | None 
     by_state = await session.execute(
         select(d.c.state, func.count()).where(*filters).group_by(d.c.state).order_by(d.c.state))
     query = (
-        select(*LETTER_COLUMNS, d.c.key, d.c.raw_value, d.c.transaction_id, d.c.redrive_id, d.c.redriven_at,
+        select(*LETTER_COLUMNS, d.c.key, d.c.raw_value, d.c.transaction_id, d.c.raw_encoding, d.c.raw_size,
+               d.c.raw_sha256, d.c.raw_truncated, d.c.key_encoding, d.c.redrive_id, d.c.redriven_at,
                d.c.resolved_at, d.c.last_failed_at)
         .where(*filters).order_by(*_ORDER).limit(page.limit).offset(page.offset)
     )

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 
 import asyncpg
@@ -170,14 +169,6 @@ async def test_a_truncated_letter_whose_original_record_is_gone_is_refused_and_n
     assert "transactions[0]@0" in refusal and "truncated" in refusal
     assert await read_topic(folio_broker, "transactions") == []
 
-
-async def test_a_letter_kept_in_base64_is_redriven_as_the_bytes_that_were_sent(folio_broker, dead_letter, read_topic):
-    sent = b'{"transaction_id":"T1","note":"a\x00b\xff"}'
-    await publish(folio_broker, DEAD_LETTERS_TOPIC, [dead_letter(
-        "P001", base64.b64encode(sent).decode(), raw_encoding="base64")])
-
-    assert await redrive(folio_broker) == 1
-    assert [r.value for r in await read_topic(folio_broker, "transactions")] == [sent]
 
 
 from tests.folio.test_cli import folio_command  # noqa: E402,F401 - fixture: run `folio …` on a fresh broker
