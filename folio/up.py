@@ -52,7 +52,7 @@ async def _up(args: argparse.Namespace) -> int:
         worker_port=settings.worker_port if _port_free(settings.worker_port) else free_port(),
         kafka_bootstrap=settings.kafka_bootstrap, database_url=settings.database_url,
         broker_port=settings.broker_port if _port_free(settings.broker_port) else None, app_id=settings.app_id,
-        durable_broker=True,
+        durable_broker=True, ready_timeout=900.0,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -68,7 +68,10 @@ async def _up(args: argparse.Namespace) -> int:
     except BaseException:
         for line in stack.report:
             print(line, flush=True)
-        await stack.stop()
+        try:
+            await stack.stop()
+        except Exception:  # noqa: BLE001 - the start's own error is the one to show
+            log.exception("stopping after a failed start failed too")
         raise
     for line in stack.report:
         print(line, flush=True)

@@ -177,9 +177,11 @@ def _postmaster_lines(data_dir: Path) -> list[str]:
 def _postmaster_pid(data_dir: Path) -> int | None:
     lines = _postmaster_lines(data_dir)
     try:
-        return int(lines[0])
+        pid = int(lines[0])
     except (IndexError, ValueError):
         return None
+    # Negative: a standalone backend (initdb's bootstrap), not a postmaster to signal.
+    return pid if pid > 0 else None
 
 
 def _postmaster_status(data_dir: Path) -> str | None:

@@ -78,6 +78,11 @@ class SeaweedS3:
         return f"http://{_HOST}:{self.ports['s3.port']}"
 
     @property
+    def filer_url(self) -> str:
+        """SeaweedFS's own HTTP API over the same files (the bucket is /buckets/<bucket>)."""
+        return f"http://{_HOST}:{self.ports['filer.port']}"
+
+    @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 

@@ -30,7 +30,8 @@ from folio.devenv.processes import (Supervisor, api_spec, postgres_guard_spec, s
                                     worker_spec)
 from folio.devenv.progress import topic_sizes, wait_for_lag_zero
 from folio.devenv.run_state import STATUS_FILE_ENV, RunLock, children_file, stop_left_behind
-from folio.devenv.seaweed import SeaweedS3
+from folio.devenv.seaweed import BUCKET, SeaweedS3
+from folio.devenv.tansu_s3_repair import mend_store
 from folio.dlq import DEAD_LETTERS_TOPIC
 from folio.topics import apply_topics, load_topics
 from sink.migrate import migrate
@@ -54,6 +55,7 @@ class Stack:
     workers: int = 1
     # folio up: the broker on local S3 storage, the run lock and run state (see module doc).
     durable_broker: bool = False
+    ready_timeout: float = 120.0  # seconds for every child to answer (recovery of big tables takes longer)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     broker: TansuBroker | None = None
@@ -114,6 +116,11 @@ class Stack:
                 self.s3 = SeaweedS3(self.broker_store, logs)
                 await asyncio.to_thread(self.s3.start)
                 self.supervisor.record("seaweedfs", self.s3.pid)
+                if "broker" in found:
+                    mended = await asyncio.to_thread(mend_store, self.s3.filer_url, BUCKET)
+                    if mended:
+                        self.report.append("folio: mended the broker store (offsets reserved by writes the kill cut "
+                                           "short, never acknowledged): " + "; ".join(map(str, mended)))
             self.broker = TansuBroker(logs, port=self.broker_port, s3=self.s3)
             await asyncio.to_thread(self.broker.start)
             self.supervisor.record("broker", self.broker.pid)
@@ -155,7 +162,7 @@ class Stack:
             self.supervisor.start(api_spec(self.api_port))
         if found:
             self.report.append(await self._describe_restored(found))
-        await self.wait_ready()
+        await self.wait_ready(self.ready_timeout)
         return self
 
     def _stop_what_a_killed_run_left(self) -> None:
