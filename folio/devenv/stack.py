@@ -121,7 +121,9 @@ class Stack:
                     if mended:
                         self.report.append("folio: mended the broker store (offsets reserved by writes the kill cut "
                                            "short, never acknowledged): " + "; ".join(map(str, mended)))
-            self.broker = TansuBroker(logs, port=self.broker_port, s3=self.s3)
+            # On S3 the first answer waits for SeaweedFS to be fully up (tansu retries it meanwhile).
+            self.broker = TansuBroker(logs, port=self.broker_port, s3=self.s3,
+                                      startup_timeout=120.0 if self.s3 else 30.0)
             await asyncio.to_thread(self.broker.start)
             self.supervisor.record("broker", self.broker.pid)
             if self.s3 is None:

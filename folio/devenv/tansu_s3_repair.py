@@ -52,7 +52,9 @@ class Repair:
 def mend_store(filer_url: str, bucket: str, timeout: float = 30.0) -> list[Repair]:
     """Repair every partition of every cluster in `bucket`; what was repaired."""
     repairs: list[Repair] = []
-    with httpx.Client(base_url=filer_url, timeout=timeout) as filer:
+    # Just after a start the filer answers 500 until its volume server has registered: retried.
+    transport = _RetryingTransport(deadline=time.monotonic() + 120.0)
+    with httpx.Client(base_url=filer_url, timeout=timeout, transport=transport) as filer:
         for cluster in _list(filer, f"/buckets/{bucket}/clusters/"):
             for topic in _list(filer, f"{cluster}/topics/"):
                 for partition in _list(filer, f"{topic}/partitions/"):
@@ -125,3 +127,26 @@ def _list(filer: httpx.Client, directory: str) -> list[str]:
 
 def _put(filer: httpx.Client, path: str, content: bytes) -> None:
     filer.put(path, content=content).raise_for_status()
+
+
+class _RetryingTransport(httpx.HTTPTransport):
+    """Retries a request answered 5xx or not answered, with backoff, until `deadline`."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        pause = 0.05
+        while True:
+            try:
+                response = super().handle_request(request)
+                if response.status_code < 500 or time.monotonic() > self.deadline:
+                    return response
+                response.read()
+                response.close()
+            except httpx.TransportError:
+                if time.monotonic() > self.deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)

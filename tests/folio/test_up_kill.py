@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -172,6 +173,9 @@ async def test_kill_9_of_folio_up_mid_stream_loses_nothing_acknowledged_and_leav
         kills.append({"round": round_, "acked_during": during, "killed_at": killed_at, "said": said})
 
     try:
+        second = subprocess.run([sys.executable, "-m", "folio.cli", "up", "--data-dir", str(data_dir),
+                                 "--port", str(free_port())], capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and f"another folio up (pid {up.pid} " in second.stdout, second
         async with httpx.AsyncClient(base_url=up.api_url, timeout=30) as client:
             deadline = time.monotonic() + 300
             while True:
