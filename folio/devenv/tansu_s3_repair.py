@@ -24,12 +24,15 @@ It talks to SeaweedFS's filer HTTP API, where the bucket is `/buckets/<bucket>`.
 from __future__ import annotations
 
 import json
+import logging
 import struct
 import time
 from dataclasses import dataclass
 
 import httpx
 from aiokafka.record.util import calc_crc32c
+
+log = logging.getLogger(__name__)
 
 _TAIL = 64  # batch objects checked per partition
 _HEADER_BYTES = 61  # a v2 RecordBatch header, up to and including the record count
@@ -69,22 +72,40 @@ def _mend_partition(filer: httpx.Client, partition: str) -> list[Repair]:
     answer.raise_for_status()
     watermark = answer.json()
     high = watermark.get("high")
-    if high is None:
+    if high is None or high <= (watermark.get("low") or 0):
         return []
-    bases = sorted(int(name.rsplit("/", 1)[-1][: -len(_BATCH_SUFFIX)])
-                   for name in _list(filer, f"{partition}/records/") if name.endswith(_BATCH_SUFFIX))
+    bases = _batch_bases(filer, partition)
+    if not bases:
+        # Seen just after a start: the filer listed nothing under a partition full of
+        # batches. Reading that as "nothing was written" would drop the partition.
+        log.warning("%s lists no batch objects below high watermark %s: left as it is", partition, high)
+        return []
     batches = [(base, base + _last_offset_delta(filer, f"{partition}/records/{_object_name(base)}") + 1)
                for base in bases[-_TAIL:]]
     repairs = []
     for (_, end), (next_base, _) in zip(batches, batches[1:]):
-        if next_base > end:
+        if next_base > end and not _exists(filer, f"{partition}/records/{_object_name(end)}"):
             _put(filer, f"{partition}/records/{_object_name(end)}", empty_batch(next_base - end))
             repairs.append(Repair(partition, end, next_base - 1, "filled with an empty batch"))
-    written_end = batches[-1][1] if batches else (watermark.get("low") or 0)
-    if high > written_end:
+    written_end = batches[-1][1]
+    # Lowered only when the listing is confirmed: no object where the next batch would be,
+    # and a second listing ends at the same batch (a partial listing would end earlier).
+    if (high > written_end and not _exists(filer, f"{partition}/records/{_object_name(written_end)}")
+            and _batch_bases(filer, partition)[-1:] == bases[-1:]):
         _put(filer, f"{partition}/watermark.json", json.dumps({**watermark, "high": written_end}).encode())
         repairs.append(Repair(partition, written_end, high - 1, "watermark lowered"))
     return repairs
+
+
+def _batch_bases(filer: httpx.Client, partition: str) -> list[int]:
+    return sorted(int(name.rsplit("/", 1)[-1][: -len(_BATCH_SUFFIX)])
+                  for name in _list(filer, f"{partition}/records/") if name.endswith(_BATCH_SUFFIX))
+
+
+def _exists(filer: httpx.Client, path: str) -> bool:
+    """True unless the filer says 404 for `path` (any other answer counts as existing: leave it alone)."""
+    answer = filer.head(path)
+    return answer.status_code != 404
 
 
 def empty_batch(offsets: int) -> bytes:

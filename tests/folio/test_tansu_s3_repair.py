@@ -81,3 +81,14 @@ async def test_reserved_but_unwritten_offsets_are_given_back_or_stepped_over(tmp
         assert await _offsets(broker.bootstrap, until=10) == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10]
     finally:
         broker.stop()
+
+
+def test_a_partition_that_lists_no_batches_is_left_alone_whatever_its_watermark(s3: SeaweedS3):
+    # Just after a start the filer once listed nothing under a partition full of batches;
+    # "lowering" its watermark to 0 then dropped every record of the partition.
+    watermark = b'{"low":null,"high":27805,"timestamps":null}'
+    with httpx.Client(base_url=s3.filer_url) as filer:
+        filer.put(f"{PARTITION}/watermark.json", content=watermark).raise_for_status()
+
+        assert mend_store(s3.filer_url, BUCKET) == []
+        assert filer.get(f"{PARTITION}/watermark.json").content == watermark
