@@ -45,9 +45,9 @@ def test_a_corrected_price_survives_ctrl_c_and_a_restart_with_demo(tmp_path: Pat
 
     second = UpProcess(data_dir, free_port(), tmp_path / "up-2.log", demo=True).start()
     try:
-        assert "the book already has portfolios; --demo loads nothing" in second.output()
         position = _aapl(second.api_url)
         assert Decimal(position["price"]) == CORRECTED
         assert position["price_date"] == demo_close["price_date"]
+        assert "the book already has portfolios; --demo loads nothing" in second.output()
     finally:
         assert second.stop() == 0, second.output()[-3000:]
