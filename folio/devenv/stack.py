@@ -161,7 +161,7 @@ class Stack:
         self.supervisor.start(sink_spec())
         self.supervisor.start(series_spec())
         if self.with_api:
-            self.supervisor.start(api_spec(self.api_port))
+            self.supervisor.start(api_spec(self.api_port, self.worker_urls()))
         if found:
             self.report.append(await self._describe_restored(found))
         await self.wait_ready(self.ready_timeout)
