@@ -51,7 +51,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run broker, PostgreSQL, workers, sink and API on this machine")
-    up.add_argument("--demo", action="store_true", help="also load a demo portfolio")
+    up.add_argument("--demo", action="store_true",
+                    help="load the demo book if the book is empty (never over a portfolio that exists)")
     up.add_argument("--port", type=int, default=settings.api_port, help="API port (default %(default)s)")
     up.add_argument("--data-dir", type=Path, default=settings.data_dir, help="local state (default %(default)s)")
     up.set_defaults(handler=_up)
