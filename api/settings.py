@@ -11,6 +11,8 @@
 - `FOLIO_READY_MAX_LAG`, `FOLIO_READY_MAX_STARTS`, `FOLIO_READY_RESTART_WINDOW`,
   `FOLIO_READY_HEARTBEAT_AGE`, `FOLIO_READY_STUCK_AFTER`: when /health/ready
   calls a stage lagging, crash-looping or stuck (api.readiness).
+- `FOLIO_MAX_BODY_BYTES`: the largest request body a write endpoint reads
+  (default 8 MiB); a longer one answers 413.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from api.readiness import ReadinessLimits
 from folio.config import load_settings
 
 DEFAULT_WORKER_URL = "http://127.0.0.1:6066"
+# 10,000 items (the most one request may hold) of about 400 bytes each, twice over.
+DEFAULT_MAX_BODY_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class ApiSettings:
     app_id: str = "folio"
     up_status_file: str | None = None
     readiness: ReadinessLimits = ReadinessLimits()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -55,4 +60,5 @@ class ApiSettings:
                                                        ReadinessLimits.heartbeat_max_age)),
                 stuck_after=float(os.environ.get("FOLIO_READY_STUCK_AFTER", ReadinessLimits.stuck_after)),
             ),
+            max_body_bytes=int(os.environ.get("FOLIO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         )

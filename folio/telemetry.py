@@ -12,7 +12,7 @@ How the counters leave the process:
   each process start in `stage_starts` and upserts `stage_heartbeats` (the
   counters and the time) every FOLIO_HEARTBEAT_INTERVAL seconds, on a
   connection of its own. The API reads both: restarts, crash loops and a
-  stage that stopped beating (sink/migrations/005_stage_telemetry.sql).
+  stage that stopped beating (sink/migrations/006_stage_telemetry.sql).
 """
 from __future__ import annotations
 
