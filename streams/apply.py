@@ -74,7 +74,8 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
             break
         except Exception as exc:
             log.exception("event %s[%s]@%s failed", incoming.topic, incoming.partition, incoming.offset)
-            poisoned[i] = incoming.dead_letter("processing_error", None, f"{type(exc).__name__}: {exc}")
+            poisoned[i] = incoming.dead_letter("processing_error", None, f"{type(exc).__name__}: {exc}",
+                                               _transaction_id(incoming))
     try:
         await write_changes(ctx.producer, ctx.tables, partition, store.changes())
     except Exception:
@@ -83,6 +84,12 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
         log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
         exit_process(70)
     return letters
+
+
+def _transaction_id(incoming: Incoming) -> str | None:
+    """The id of a transaction that made the code raise, so its status can name the letter."""
+    key = None if incoming.key is None else incoming.key.decode("utf-8", "replace")
+    return getattr(decode_event(incoming.topic, key, incoming.value or b""), "transaction_id", None)
 
 
 async def apply_event(ctx: LedgerContext, store: TableLedgerStore, incoming: Incoming) -> dict[str, Any] | None:
