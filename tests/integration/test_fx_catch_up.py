@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import uuid
 from decimal import Decimal as D
 
 import httpx
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from core.fx import FxBook
@@ -22,6 +25,8 @@ from schemas.decode import decode_event
 from schemas.events import FxRate
 from streams.apply import Incoming, LedgerContext, apply_event
 from streams.reference_feed import ReferenceFeed
+
+pytestmark = pytest.mark.integration
 
 PORTFOLIO = {"portfolio_id": "FXP", "name": "FX catch-up", "base_currency": "USD", "cost_method": "FIFO",
              "open_date": "2024-01-01"}
@@ -96,20 +101,30 @@ async def test_a_rate_published_before_the_transaction_but_not_yet_read_is_caugh
     assert store.get_tx("FXP", "T-JPY") is None
 
 
-FLOOD = 20_000  # EUR/USD quotes dated after the trade: the feed reads them before the rate that counts
+# EUR/USD quotes dated after the trade, on the rate's partition, ahead of it;
+# padded (unknown fields are ignored) so the feed needs many fetches (1 MB each) to reach the rate.
+FLOOD, PADDING = 600, 50_000
 
 
-async def test_through_the_worker_a_rate_behind_a_flood_of_quotes_books_and_a_truly_missing_rate_dead_letters(
+async def test_through_the_worker_a_rate_behind_a_flood_of_unread_quotes_books_and_a_truly_missing_rate_dead_letters(
         start_stack):
     stack = await start_stack()
-    later = _value({"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-06-30", "rate": "9.99"})
-    # One key, so one partition: the rate that counts is behind every flood record.
+    later = _value({"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-06-30", "rate": "9.99",
+                    "padding": "x" * PADDING})
     await publish(stack.bootstrap, "portfolios", [("FXP", _value(PORTFOLIO))])
     await stack.wait_idle(include_sink=False)
-    await publish(stack.bootstrap, "fx_rates", [("EUR/USD", later)] * FLOOD + [("EUR/USD", _value(
-        {"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-01-02", "rate": "1.10"}))])
-    await publish(stack.bootstrap, "transactions",
-                  [("FXP", _value(eur_buy("T-SEEN"))), ("FXP", _value(eur_buy("T-JPY", currency="JPY")))])
+    # Frozen while the flood, the rate and the transactions are published, the
+    # worker wakes up with the rate 30 MB deep in its FX feed's backlog
+    # and the transaction a few fetches away from its ledger.
+    worker = stack.supervisor.children["positions"].pid
+    os.killpg(worker, signal.SIGSTOP)
+    try:
+        await publish(stack.bootstrap, "fx_rates", [("EUR/USD", later)] * FLOOD + [("EUR/USD", _value(
+            {"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-01-02", "rate": "1.10"}))])
+        await publish(stack.bootstrap, "transactions",
+                      [("FXP", _value(eur_buy("T-SEEN"))), ("FXP", _value(eur_buy("T-JPY", currency="JPY")))])
+    finally:
+        os.killpg(worker, signal.SIGCONT)
     await stack.wait_idle()
 
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:

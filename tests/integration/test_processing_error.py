@@ -14,10 +14,13 @@ import json
 from decimal import Decimal as D
 
 import asyncpg
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from folio.produce import kafka_producer, publish
 from sink.runner import changelog_topics
+
+pytestmark = pytest.mark.integration
 
 PARTITIONS = [0, 1, 2, 3]
 GOOD, BROKEN = "GOOD-3", "BROKEN"  # both keys land on partition 3 (Kafka's default partitioner)
