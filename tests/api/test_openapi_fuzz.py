@@ -37,7 +37,7 @@ from tests.support.hostile import HOSTILE_FRAGMENTS, huge_string
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = 40  # per operation and generation mode
+EXAMPLES = 40  # per operation: valid, invalid and known-id requests drawn together
 INGEST_EXAMPLES = 60  # per ingest topic, hand-made near-valid events
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
