@@ -25,7 +25,7 @@ from tests.integration.kafka_fuzz_inputs import FUZZ_PORTFOLIO, FuzzFactory, Fuz
 pytestmark = pytest.mark.integration
 
 SEED = 20261126
-PER_TOPIC = 240  # plus two 1 MB values per topic
+PER_TOPIC = 400  # plus two 1 MB values per topic
 SETTLE_TIMEOUT = 150.0
 
 
