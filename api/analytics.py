@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import InvalidParameter
-from api.queries.series import SeriesRow, horizon, series_arrays, series_rows
+from api.queries.series import SeriesRow, first_transaction_date, horizon, series_arrays, series_rows
 from core.analytics.periods import clamp_period, resolve_period
 from core.analytics.returns import benchmark_returns, daily_returns
 
@@ -64,7 +64,7 @@ async def load_series_arrays(session: AsyncSession, portfolio_id: str, to: date)
 
 @dataclass(frozen=True)
 class PeriodRequest:
-    """`period` (anchored on `as_of`) or explicit `from`/`to`; `as_of` defaults to the market horizon."""
+    """`period` (anchored on `as_of`) or explicit `from`/`to`; `as_of` defaults to the portfolio's horizon."""
 
     period: str | None
     from_: date | None
@@ -97,9 +97,10 @@ class Window:
     clamped: tuple[date, date] | None
 
 
-async def resolve_window(session: AsyncSession, request: PeriodRequest, first_date: date | None) -> Window:
+async def resolve_window(session: AsyncSession, portfolio_id: str, request: PeriodRequest) -> Window:
     request.check()
-    anchor = request.as_of or request.to or await horizon(session)
+    first_date = await first_transaction_date(session, portfolio_id)
+    anchor = request.as_of or request.to or await horizon(session, portfolio_id)
     if anchor is None:  # nothing was ever traded or priced
         return Window(request.from_, request.to, None)
     if request.period is not None:

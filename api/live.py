@@ -1,7 +1,11 @@
 """Client of the positions worker's live endpoint (`GET /live/portfolios/{id}/`).
 
-Faust routes the request to the worker that owns the portfolio's partition;
-the answer is the raw state: `{"book", "positions", "cash"}` in the forms of
+Faust routes the request to the worker that owns the portfolio's partition,
+so any worker can be asked. `FOLIO_WORKER_URL` may list several
+(comma-separated): the first that is reachable is asked, so live reads go on
+when one worker dies. A worker that answers is never skipped: its 503 during
+a rebalance is the answer (every worker is rebalancing then). The answer is
+the raw state: `{"book", "positions", "cash"}` in the forms of
 `core.records` `to_dict()`. Shaping it into API rows is `api.queries.live`.
 """
 from __future__ import annotations
@@ -16,11 +20,14 @@ import httpx
 from api.errors import NotFound, WorkerUnavailable
 
 
+def _origin(response: httpx.Response) -> str:
+    return f"{response.url.scheme}://{response.url.netloc.decode()}"
+
+
 class LiveClient:
-    def __init__(self, base_url: str, timeout: float = 5.0, client: httpx.AsyncClient | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._client = client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout,
-                                                   follow_redirects=True)
+    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+        self.base_urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
 
     async def portfolio(self, portfolio_id: str) -> dict[str, Any] | None:
         """The portfolio's live state, or None when the worker does not know it."""
@@ -28,14 +35,14 @@ class LiveClient:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise WorkerUnavailable(f"worker at {self.base_url} answered HTTP {response.status_code}")
+            raise WorkerUnavailable(f"worker at {_origin(response)} answered HTTP {response.status_code}")
         try:
             state = json.loads(response.content, parse_float=Decimal)
         except ValueError:
             state = None
         if not (isinstance(state, dict) and isinstance(state.get("book"), dict)
                 and isinstance(state.get("positions"), list) and isinstance(state.get("cash"), list)):
-            raise WorkerUnavailable(f"worker at {self.base_url} gave an unexpected answer")
+            raise WorkerUnavailable(f"worker at {_origin(response)} gave an unexpected answer")
         return state
 
     async def require_portfolio(self, portfolio_id: str) -> dict[str, Any]:
@@ -46,17 +53,19 @@ class LiveClient:
 
     async def ping(self) -> None:
         """Raises WorkerUnavailable unless the worker says it serves live reads."""
-        status = (await self._get("/ready/")).status_code
-        if status >= 500:
-            raise WorkerUnavailable(f"worker at {self.base_url} answered HTTP {status}")
+        response = await self._get("/ready/")
+        if response.status_code >= 500:
+            raise WorkerUnavailable(f"worker at {_origin(response)} answered HTTP {response.status_code}")
 
     async def _get(self, path: str) -> httpx.Response:
-        try:
-            return await self._client.get(path)
-        except httpx.HTTPError as exc:
-            raise WorkerUnavailable(
-                f"worker at {self.base_url} unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
-            ) from exc
+        """The first reachable worker's answer."""
+        failures = []
+        for url in self.base_urls:
+            try:
+                return await self._client.get(url + path)
+            except httpx.HTTPError as exc:
+                failures.append(f"worker at {url} unreachable: {type(exc).__name__}: {exc}".rstrip(": "))
+        raise WorkerUnavailable("; ".join(failures))
 
     async def aclose(self) -> None:
         await self._client.aclose()

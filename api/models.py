@@ -175,6 +175,12 @@ class DeadLetterOut(BaseModel):
     transaction_id: str | None
     detail: str
     dead_lettered_at: datetime
+    # raw_value is the head of the value: "utf-8" text or "base64" bytes (see README, dead letters).
+    raw_encoding: str
+    raw_size: int | None
+    raw_sha256: str | None
+    raw_truncated: bool
+    key_encoding: str
 
 
 class DeadLettersOut(Paginated):

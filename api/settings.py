@@ -3,8 +3,8 @@
 - `DATABASE_URL`: PostgreSQL (`postgresql://…`, also the unix-socket form
   `postgresql://user@/db?host=/dir`); unset → database reads answer 503.
 - `KAFKA_BOOTSTRAP`: the broker for ingestion (default 127.0.0.1:9092).
-- `FOLIO_WORKER_URL`: the positions worker's web server, for live reads
-  (default http://127.0.0.1:6066).
+- `FOLIO_WORKER_URL`: the positions workers' web servers, for live reads:
+  one or more, comma-separated (default http://127.0.0.1:6066).
 - `FOLIO_WORKER_TIMEOUT`, `FOLIO_DB_TIMEOUT`, `FOLIO_BROKER_TIMEOUT`: seconds
   (defaults 5, 5, 10).
 """

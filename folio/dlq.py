@@ -26,10 +26,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from folio.log_end import fetch_until_end
 
 from folio.produce import Event, kafka_producer, send_all
+from schemas.events import letter_bytes
+from streams.dead_letters import DEAD_LETTERS_TOPIC
 
 log = logging.getLogger(__name__)
 
-DEAD_LETTERS_TOPIC = "dead_letters"
 REDRIVE_GROUP = "folio-dlq-redrive"
 _STALL_TIMEOUT_S = 30.0
 
@@ -165,5 +166,10 @@ def _redrive_event(record: ConsumerRecord) -> Event | None:
     if not isinstance(source_topic, str) or not source_topic or not isinstance(raw_value, str):
         log.warning("skipping %s: needs a source_topic and a raw_value string", where)
         return None
+    if letter.get("raw_truncated"):
+        log.warning("skipping %s: it keeps only the head of a %s-byte value", where, letter.get("raw_size"))
+        return None
     # The dead letter's own Kafka key is the original key too: the fallback.
-    return Event(source_topic, key.encode() if isinstance(key, str) else record.key, raw_value.encode())
+    return Event(source_topic, letter_bytes(key, letter.get("key_encoding")) if isinstance(key, str) else record.key,
+                 letter_bytes(raw_value, letter.get("raw_encoding")))
+

@@ -18,8 +18,10 @@ from operator import attrgetter
 from typing import Callable
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from schemas.events import FxRate, Instrument, Portfolio, Price, Transaction
+from schemas.fields import no_control_characters
 
 INVALID_JSON = "invalid_json"
 INVALID_EVENT = "invalid_event"
@@ -70,17 +72,12 @@ def parse_json(raw: bytes | bytearray | memoryview | str) -> object:
     JSON text."""
     text = raw if type(raw) is str else bytes(raw).decode("utf-8")  # strict: no UTF-16/32 sniffing
     try:
-        value = _DECODER.decode(text)
+        return _DECODER.decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
-    if "\\u" in text:
-        # A \ud800-style escape yields a lone surrogate, which is not Unicode
-        # and would fail later when re-encoded for Kafka or PostgreSQL.
-        try:
-            json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("JSON string escapes a lone surrogate") from None
-    return value
+    # A "\ud800" escape decodes to a lone surrogate (not storable as UTF-8):
+    # the field holding it is refused by its validator, and nothing outside
+    # the model's fields is ever re-encoded.
 
 
 def decode_event(topic: str, key: str | bytes | None, raw: bytes | str) -> Event | Rejection:
@@ -137,7 +134,18 @@ def _rejection(model: type[BaseModel], obj: dict, exc: ValidationError) -> Rejec
     if first["type"] != "missing":
         detail += f" (got {_short(first.get('input'))})"
     tid = obj.get("transaction_id") if model is Transaction else None
-    return Rejection(INVALID_EVENT, field, detail, tid if type(tid) is str and tid else None)
+    return Rejection(INVALID_EVENT, field, detail, tid if _storable_id(tid) else None)
+
+
+def _storable_id(value: object) -> bool:
+    """A transaction id worth naming in a dead letter: a non-empty string without control characters."""
+    if type(value) is not str or not value:
+        return False
+    try:
+        no_control_characters(value)
+    except PydanticCustomError:
+        return False
+    return True
 
 
 def _key_text(key: bytes | None) -> str | None:

@@ -8,25 +8,31 @@ faults are reported (the first invalid field names the dead letter's field).
 
 from __future__ import annotations
 
+import base64
+import codecs
+import hashlib
 from datetime import datetime, timezone
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas.fields import (
     MISSING,
+    Amount,
     Currency,
     Day,
-    Dec,
+    Fees,
     Identifier,
-    NonNegativeDec,
     OptionalIdentifier,
     OptionalText,
-    PositiveDec,
+    Quantity,
+    QuotedPrice,
+    Rate,
     Text,
+    TradePrice,
     Version,
 )
 
@@ -95,7 +101,7 @@ class Price(BaseModel):
 
     security_id: Identifier
     price_date: Day
-    price: PositiveDec
+    price: QuotedPrice
     currency: Currency | None = None  # None: the instrument's currency
 
 
@@ -107,7 +113,7 @@ class FxRate(BaseModel):
     from_currency: Currency
     to_currency: Currency
     rate_date: Day
-    rate: PositiveDec
+    rate: Rate
 
     @field_validator("to_currency")
     @classmethod
@@ -154,12 +160,12 @@ class Transaction(BaseModel):
     trade_date: Day | None = _CHECK_DEFAULT
     settlement_date: Day | None = None
     security_id: Identifier | None = _CHECK_DEFAULT
-    quantity: Dec | None = _CHECK_DEFAULT
-    price: NonNegativeDec | None = _CHECK_DEFAULT
-    amount: Dec | None = _CHECK_DEFAULT
-    fees: NonNegativeDec = Decimal(0)
+    quantity: Quantity | None = _CHECK_DEFAULT
+    price: TradePrice | None = _CHECK_DEFAULT
+    amount: Amount | None = _CHECK_DEFAULT
+    fees: Fees = Decimal(0)
     currency: Currency | None = _CHECK_DEFAULT
-    fx_rate: PositiveDec | None = None
+    fx_rate: Rate | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -217,8 +223,28 @@ def _rules_type(info: ValidationInfo) -> TxType | None:
     return data.get("type")
 
 
+# A dead letter must fit any broker's message limit (Kafka's default is
+# 1 MiB) whatever it rejects: it keeps the raw value's first RAW_HEAD_BYTES
+# with the full size and sha256, and bounds every other free-text field.
+RAW_HEAD_BYTES = 4096
+KEY_HEAD_BYTES = 1024
+DETAIL_MAX_CHARS = 2000
+ID_MAX_CHARS = 256
+TEXT = "utf-8"
+BASE64 = "base64"
+
+
 class DeadLetter(BaseModel):
-    """A rejected message as published on `dead_letters` (key: the original key)."""
+    """A rejected message as published on `dead_letters` (key: the original key).
+
+    `raw_value` is the head of the message value: its text when the head is
+    UTF-8 without NUL (`raw_encoding` "utf-8"), otherwise the head's bytes in
+    base64 (`raw_encoding` "base64"), so any value is kept exactly and fits a
+    PostgreSQL text column. `raw_size` and `raw_sha256` describe the whole
+    value; `raw_truncated` says the head is not all of it. `key` follows the
+    same rule (`key_encoding`). Letters written before these fields existed
+    decode with their defaults (raw_size and raw_sha256 unknown).
+    """
 
     model_config = _CONFIG
 
@@ -232,6 +258,34 @@ class DeadLetter(BaseModel):
     transaction_id: str | None
     detail: str
     dead_lettered_at: datetime
+    raw_encoding: Literal["utf-8", "base64"] = TEXT
+    raw_size: int | None = None
+    raw_sha256: str | None = None
+    raw_truncated: bool = False
+    key_encoding: Literal["utf-8", "base64"] = TEXT
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # Letters from older code or other producers may hold NUL or be huge:
+        # any decoded letter fits a PostgreSQL row and the broker, like a built one.
+        if type(data) is not dict:
+            return data
+        data = dict(data)
+        for name, encoding, limit in (("raw_value", "raw_encoding", RAW_HEAD_BYTES),
+                                      ("key", "key_encoding", KEY_HEAD_BYTES)):
+            value = data.get(name)
+            if type(value) is str and data.get(encoding, TEXT) == TEXT and (
+                    "\x00" in value or len(value) > limit):
+                raw = _bytes(value)
+                data[name], data[encoding], cut = _head(raw, limit)
+                if name == "raw_value":
+                    data["raw_truncated"] = bool(data.get("raw_truncated")) or cut
+        for name, limit in (("source_topic", ID_MAX_CHARS), ("reason", ID_MAX_CHARS), ("field", ID_MAX_CHARS),
+                            ("transaction_id", ID_MAX_CHARS), ("detail", DETAIL_MAX_CHARS)):
+            if type(data.get(name)) is str:
+                data[name] = _shown(data[name], limit)
+        return data
 
     @classmethod
     def build(
@@ -246,25 +300,66 @@ class DeadLetter(BaseModel):
         at: datetime | None = None,
     ) -> DeadLetter:
         """From a `schemas.decode.Rejection` (or anything with its four attributes)."""
+        raw_bytes = _bytes(raw)
+        raw_head, raw_encoding, truncated = _head(raw_bytes, RAW_HEAD_BYTES)
+        key_head, key_encoding = None, TEXT
+        if key is not None:
+            key_head, key_encoding, _ = _head(_bytes(key), KEY_HEAD_BYTES)
         return cls(
-            source_topic=source_topic,
+            source_topic=_shown(source_topic, ID_MAX_CHARS),
             partition=partition,
             offset=offset,
-            key=_text(key),
-            raw_value=_text(raw),
-            reason=rejection.reason,
-            field=rejection.field,
-            transaction_id=rejection.transaction_id,
-            detail=rejection.detail,
+            key=key_head,
+            key_encoding=key_encoding,
+            raw_value=raw_head,
+            raw_encoding=raw_encoding,
+            raw_size=len(raw_bytes),
+            raw_sha256=hashlib.sha256(raw_bytes).hexdigest(),
+            raw_truncated=truncated,
+            reason=_shown(rejection.reason, ID_MAX_CHARS),
+            field=_shown(rejection.field, ID_MAX_CHARS),
+            transaction_id=_shown(rejection.transaction_id, ID_MAX_CHARS),
+            detail=_shown(rejection.detail, DETAIL_MAX_CHARS),
             dead_lettered_at=at or datetime.now(timezone.utc),
         )
 
+    def raw_head_bytes(self) -> bytes:
+        """The kept head of the raw value, as the bytes that were sent."""
+        return letter_bytes(self.raw_value, self.raw_encoding)
 
-def _text(raw: bytes | str | None) -> str | None:
-    # Bytes that are not UTF-8 are kept readable and lossless as \x escapes.
-    if raw is None or type(raw) is str:
-        return raw
-    return bytes(raw).decode("utf-8", errors="backslashreplace")
+    def key_bytes(self) -> bytes | None:
+        return None if self.key is None else letter_bytes(self.key, self.key_encoding)
+
+
+def _bytes(raw: bytes | str) -> bytes:
+    return raw.encode("utf-8", "surrogatepass") if type(raw) is str else bytes(raw)
+
+
+def _head(raw: bytes, limit: int) -> tuple[str, str, bool]:
+    """(text, encoding, truncated): the first `limit` bytes, as text when that is exact."""
+    head = raw[:limit]
+    try:
+        # A cut through a multi-byte character drops its partial bytes.
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) == len(raw))
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        return text, TEXT, len(text.encode()) < len(raw)
+    return base64.b64encode(head).decode("ascii"), BASE64, len(head) < len(raw)
+
+
+def letter_bytes(value: str, encoding: str | None) -> bytes:
+    """The bytes a letter's raw_value or key stands for, given its encoding field."""
+    return base64.b64decode(value) if encoding == BASE64 else value.encode("utf-8")
+
+
+def _shown(text: str | None, limit: int) -> str | None:
+    """Free text for people, bounded; NUL (PostgreSQL text cannot hold it) and
+    lone surrogates (not Unicode) are written as backslash escapes."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = [

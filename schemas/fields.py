@@ -1,16 +1,50 @@
-"""Field types shared by the event models.
+"""Field types shared by the event models, and the accepted ranges (README "Accepted ranges").
 
 Plain Python validators are used for decimals, dates and `version` because
 pydantic's lax built-ins accept inputs the contract forbids (floats, bools,
 "1_000", unix timestamps for dates, datetime strings, ...) and its strict
 built-ins reject JSON strings. Each is a single Python call per field, which keeps
 decoding fast on the hot path.
+
+Ranges, and why (out of range is an invalid_event naming the field):
+
+- Strings hold no C0 control (U+0000-U+001F), DEL (U+007F), C1 control (U+0080-U+009F)
+  or lone surrogate: PostgreSQL text cannot store NUL, a lone surrogate cannot
+  be encoded as UTF-8 for Kafka or PostgreSQL, and the rest only ever hides
+  one id behind another ("P1\t" vs "P1").
+- Event dates lie in [1900-01-01, one year after today (UTC)]: earlier or
+  later is a typo (0001-01-01, 9999-12-31), and every date up to the latest
+  one gets a daily valuation, so a far date would make a portfolio's series
+  unbounded. `today` can be pinned (tests); it is the real UTC date otherwise.
+- Decimals are exact in 34 significant digits (decimal128, core.numbers) and
+  bounded per field so that no figure computed from them is ever rounded.
+  Exactness of a sum or product is a fixed-point question: a value needs
+  (integer digits + decimal places) digits, a product adds the decimal places
+  of its factors, and a sum stays exact while its total fits 34 digits at the
+  largest scale among its terms. The longest chain without a division is a
+  base-currency total: sum over lots/positions/cash of quantity x price (+ fees)
+  x rate. Its scale is at most 4 + 4 + 6 = 14 decimals (quantity, price, rate),
+  so every base figure is exact up to 10^20 base units, one trade being at
+  most 10^8 x 10^6 x 10^5 = 10^19; local figures (scale 8, amounts and fees
+  at most 8 decimals) are exact up to 10^26, quantities (scale 4) up to 10^30.
+  Figures that are quotients are rounded once, to 34 digits, by definition:
+  AVCO unit costs, pro-rata relief of a partly sold lot, inverse FX rates
+  (1/rate), weights and averages. A SPLIT ratio is a quantity: each split
+  adds its ratio's decimals to the lots' quantities.
+
+  | field                        | largest |value| | decimals |
+  |------------------------------|----------------|----------|
+  | quantity (and SPLIT ratio)   | 10^8           | 4        |
+  | price (transactions, prices) | 10^6           | 4        |
+  | amount, fees                 | 10^14          | 8        |
+  | rate, fx_rate                | 10^5           | 6        |
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime, timezone
 from decimal import Context, Decimal, DecimalException, Inexact
 from typing import Annotated
 
@@ -63,18 +97,36 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
-def to_positive(value: object) -> Decimal:
-    result = to_decimal(value)
-    if result <= 0:
-        raise _fail("not_positive", "must be > 0")
-    return result
+def _bounded(largest: str, places: int, sign: str | None = None) -> Callable[[object], Decimal]:
+    """A validator: an exact decimal with |value| <= largest, at most `places`
+    decimals (trailing zeros do not count), and `sign` "positive" (> 0) or
+    "non_negative" (>= 0) when given."""
+    limit = Decimal(largest)
+    too_large = f"must be at most {largest} in absolute value"
+    too_fine = f"at most {places} decimal places"
+
+    def validate(value: object) -> Decimal:
+        result = to_decimal(value)
+        if sign == "positive" and result <= 0:
+            raise _fail("not_positive", "must be > 0")
+        if sign == "non_negative" and result < 0:
+            raise _fail("negative", "must be >= 0")
+        if abs(result) > limit:
+            raise _fail("decimal_range", too_large)
+        if result.as_tuple().exponent < -places and result.normalize(_EXACT).as_tuple().exponent < -places:
+            raise _fail("decimal_places", too_fine)
+        return result
+
+    return validate
 
 
-def to_non_negative(value: object) -> Decimal:
-    result = to_decimal(value)
-    if result < 0:
-        raise _fail("negative", "must be >= 0")
-    return result
+# The bounds of the table in the module docstring.
+to_quantity = _bounded("1E+8", 4)
+to_price = _bounded("1E+6", 4, "non_negative")
+to_quoted_price = _bounded("1E+6", 4, "positive")
+to_amount = _bounded("1E+14", 8)
+to_fees = _bounded("1E+14", 8, "non_negative")
+to_rate = _bounded("1E+5", 6, "positive")
 
 
 def to_date(value: object) -> date:
@@ -88,6 +140,38 @@ def to_date(value: object) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise _fail("date_invalid", "not a real calendar date") from None
+
+
+EARLIEST_DATE = date(1900, 1, 1)
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+# The clock of the date window; tests (and anyone replaying history under a
+# fixed clock) may replace it.
+today: Callable[[], date] = utc_today
+
+
+def latest_date() -> date:
+    """One year after today (29 February: the 28th next year)."""
+    now = today()
+    try:
+        return now.replace(year=now.year + 1)
+    except ValueError:
+        return now.replace(year=now.year + 1, day=28)
+
+
+def to_event_date(value: object) -> date:
+    """A date as `to_date`, within [EARLIEST_DATE, latest_date()]."""
+    result = to_date(value)
+    if result < EARLIEST_DATE:
+        raise _fail("date_range", f"before {EARLIEST_DATE.isoformat()}")
+    latest = latest_date()
+    if result > latest:
+        raise _fail("date_range", f"after {latest.isoformat()} (one year after today)")
+    return result
 
 
 class _Missing:
@@ -110,20 +194,43 @@ def to_version(value: object) -> int:
     return value
 
 
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def no_control_characters(value: object) -> object:
+    """Refuse C0/C1 controls, DEL and lone surrogates (runs before pydantic's own str check)."""
+    if type(value) is str:
+        found = _UNSTORABLE.search(value)
+        if found is not None:
+            kind = "lone surrogate" if found.group() >= "\ud800" else "control character"
+            raise _fail("string_control", f"{kind} U+{ord(found.group()):04X} not allowed")
+    return value
+
+
+_CLEAN = BeforeValidator(no_control_characters)
 # Identifiers: non-empty, no surrounding whitespace, no line breaks, so that
 # "P001 " can never silently become a second portfolio.
-Identifier = Annotated[str, Strict(), StringConstraints(pattern=r"^\S(?:.*\S)?$", max_length=200)]
+Identifier = Annotated[str, Strict(), StringConstraints(pattern=r"^\S(?:.*\S)?$", max_length=200), _CLEAN]
 # Free text (names, classifications): any string with some visible content.
-Text = Annotated[str, Strict(), StringConstraints(pattern=r"\S", max_length=1000)]
-Currency = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$")]
+Text = Annotated[str, Strict(), StringConstraints(pattern=r"\S", max_length=1000), _CLEAN]
+Currency = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$"), _CLEAN]
 # Explicit JSON serializers: with a PlainValidator pydantic otherwise wraps the
 # type's own serializer and warns/fails in JSON mode. Decimals are written as
 # strings (exact, and accepted back by the validators), dates as YYYY-MM-DD.
 _AS_TEXT = PlainSerializer(str, return_type=str, when_used="json")
-Day = Annotated[date, PlainValidator(to_date, json_schema_input_type=str), _AS_TEXT]
-Dec = Annotated[Decimal, PlainValidator(to_decimal, json_schema_input_type=str | int), _AS_TEXT]
-PositiveDec = Annotated[Decimal, PlainValidator(to_positive, json_schema_input_type=str | int), _AS_TEXT]
-NonNegativeDec = Annotated[Decimal, PlainValidator(to_non_negative, json_schema_input_type=str | int), _AS_TEXT]
+Day = Annotated[date, PlainValidator(to_event_date, json_schema_input_type=str), _AS_TEXT]
+
+
+def _decimal(validator: Callable[[object], Decimal]) -> object:
+    return Annotated[Decimal, PlainValidator(validator, json_schema_input_type=str | int), _AS_TEXT]
+
+
+Quantity = _decimal(to_quantity)
+TradePrice = _decimal(to_price)
+QuotedPrice = _decimal(to_quoted_price)
+Amount = _decimal(to_amount)
+Fees = _decimal(to_fees)
+Rate = _decimal(to_rate)
 Version = Annotated[int, PlainValidator(to_version, json_schema_input_type=int), PlainSerializer(int, return_type=int)]
 
 

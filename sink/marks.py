@@ -14,7 +14,10 @@ topology recomputes exactly these ranges (streams.series).
   one of its currencies, from D up to the day before the pair's next quote in
   either direction (the inverse is derived per date);
 - an instrument redefined: every holder, whole series;
-- the market horizon (latest date seen) moving on: every portfolio, the new dates.
+- the market horizon (latest price or FX date) moving on: every portfolio, the
+  new dates. A transaction dated beyond it extends only its own portfolio (its
+  transaction mark; streams.series_store reads `portfolio_horizon`), so one
+  portfolio's data never changes another's dates or periods.
 """
 from __future__ import annotations
 
@@ -114,10 +117,9 @@ async def instrument_marks(conn: asyncpg.Connection, changed: list[tuple[str]]) 
     return [(r["portfolio_id"], None, None) for r in await conn.fetch(_HOLDERS, [c[0] for c in changed])]
 
 
-def _latest_date(batch: Batch) -> date | None:
-    days = [row[5] for row in batch.transactions.values() if row[5] is not None]
-    days += [day for _, day in batch.prices] + [day for *_, day in batch.fx_rates]
-    return max(days, default=None)
+def _latest_market_date(batch: Batch) -> date | None:
+    # Trade dates do not count: they are one portfolio's, not the market's.
+    return max([day for _, day in batch.prices] + [day for *_, day in batch.fx_rates], default=None)
 
 
 async def horizon_marks(conn: asyncpg.Connection, latest: date | None) -> list[Mark]:
@@ -159,7 +161,7 @@ async def record_marks(conn: asyncpg.Connection, batch: Batch, previous: dict[tu
         marks += await fx_marks(conn, list(changed_fx))
     if changed_instruments:
         marks += await instrument_marks(conn, list(changed_instruments))
-    marks += await horizon_marks(conn, _latest_date(batch))
+    marks += await horizon_marks(conn, _latest_market_date(batch))
     rows = coalesce(marks)
     if rows:
         await conn.copy_records_to_table("series_marks", records=rows,

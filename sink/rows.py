@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import orjson
+
+from schemas.events import DeadLetter
 
 
 def _d(value: str | None) -> Decimal | None:
@@ -100,8 +102,8 @@ class Batch:
 
 
 def dead_letter_row(value: dict[str, Any]) -> tuple:
-    at = value.get("dead_lettered_at")
-    return (value["source_topic"], value.get("partition") if value.get("partition") is not None else -1,
-            value.get("offset") if value.get("offset") is not None else -1, value.get("key"),
-            value.get("raw_value") or "", value["reason"], value.get("field"), value.get("transaction_id"),
-            value.get("detail") or "", datetime.fromisoformat(at) if at else datetime.now())
+    """A `dead_letters` row; raises (ValueError) for a value that is not a dead letter."""
+    d = DeadLetter.model_validate(value)
+    return (d.source_topic, -1 if d.partition is None else d.partition, -1 if d.offset is None else d.offset,
+            d.key, d.raw_value, d.reason, d.field, d.transaction_id, d.detail, d.dead_lettered_at,
+            d.raw_encoding, d.raw_size, d.raw_sha256, d.raw_truncated, d.key_encoding)

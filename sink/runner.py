@@ -2,7 +2,11 @@
 
 At-least-once: a batch is written in one database transaction and the Kafka
 offsets are committed only after it is in. If PostgreSQL is unavailable the
-batch is retried until it goes in; nothing is skipped.
+batch is retried until it goes in; nothing is skipped. A record the database
+refuses for its data (a NUL in text, a number out of range, unreadable JSON)
+is narrowed down, dead-lettered as `sink_rejected` and the rest written: no
+record can stop the sink, and none is committed without being stored or
+dead-lettered.
 """
 from __future__ import annotations
 
@@ -11,18 +15,31 @@ import logging
 from collections.abc import Iterable
 
 import asyncpg
+import asyncpg.exceptions._base as asyncpg_base
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from schemas.decode import Rejection, decode_event
 from sink.migrate import migrate
 from sink.rows import Batch, cash_row, dead_letter_row, portfolio_row, transaction_row
 from sink.writer import write_batch
+from folio.faults import fault_point
+from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, publish_letters
 
 log = logging.getLogger("folio.sink")
 
-REFERENCE_TOPICS = ("instruments", "prices", "fx_rates", "dead_letters")
+# A record's own fault: its data cannot be read or stored (PostgreSQL's data
+# exception and integrity classes, asyncpg refusing a parameter, our row
+# building). Narrowed down to the record and dead-lettered. Anything else
+# (connection lost, server shutting down, timeouts) is retried, never blamed
+# on a record.
+RECORD_FAULTS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, asyncpg_base.DataError,
+                 ValueError, TypeError, KeyError, ArithmeticError)
+SINK_REJECTED = "sink_rejected"
+
+REFERENCE_TOPICS = ("instruments", "prices", "fx_rates", DEAD_LETTERS_TOPIC)
 SERIES_MARKS_TOPIC = "series_marks"
 RELAY_MAX = 10_000
 
@@ -32,43 +49,53 @@ def changelog_topics(app_id: str) -> dict[str, str]:
     return {f"{prefix}-{table}-changelog": table for table in ("books", "ledger", "positions", "cash")}
 
 
-def build_batch(records: Iterable[ConsumerRecord], changelogs: dict[str, str]) -> Batch:
+def build_batch(records: Iterable[ConsumerRecord], changelogs: dict[str, str],
+                rejected: list[tuple[ConsumerRecord, Exception]] | None = None) -> Batch:
+    """The rows of `records`; a record that cannot be read raises, or is added to `rejected` if given."""
     batch = Batch()
     for r in records:
-        table = changelogs.get(r.topic)
-        if table is not None:
-            if r.value is None:
-                continue
-            state = orjson.loads(r.value)
-            if table == "positions":
-                batch.add_position(state)
-            elif table == "ledger":
-                f = state["fields"]
-                batch.transactions[(f["portfolio_id"], f["transaction_id"])] = transaction_row(state)
-            elif table == "cash":
-                batch.cash[(state["portfolio_id"], state["currency"])] = cash_row(state)
-            else:
-                batch.portfolios[state["portfolio_id"]] = portfolio_row(state)
-            continue
-        if r.topic == "dead_letters":
-            row = dead_letter_row(orjson.loads(r.value))
-            batch.dead_letters[row[:3]] = row
-            continue
-        key = None if r.key is None else r.key.decode("utf-8", "replace")
-        event = decode_event(r.topic, key, r.value or b"")
-        if isinstance(event, Rejection):
-            continue  # the positions worker dead-letters it
-        if r.topic == "instruments":
-            batch.instruments[event.security_id] = (
-                event.security_id, event.name, event.currency, event.isin, event.asset_class,
-                event.sector, event.country, r.partition, r.offset)
-        elif r.topic == "prices":
-            batch.prices[(event.security_id, event.price_date)] = (
-                event.security_id, event.price_date, event.price, event.currency, r.partition, r.offset)
-        elif r.topic == "fx_rates":
-            batch.fx_rates[(event.from_currency, event.to_currency, event.rate_date)] = (
-                event.from_currency, event.to_currency, event.rate_date, event.rate, r.partition, r.offset)
+        try:
+            _add(batch, r, changelogs)
+        except RECORD_FAULTS as exc:
+            if rejected is None:
+                raise
+            rejected.append((r, exc))
     return batch
+
+
+def _add(batch: Batch, r: ConsumerRecord, changelogs: dict[str, str]) -> None:
+    table = changelogs.get(r.topic)
+    if table is not None:
+        if r.value is None:
+            return
+        state = orjson.loads(r.value)
+        if table == "positions":
+            batch.add_position(state)
+        elif table == "ledger":
+            f = state["fields"]
+            batch.transactions[(f["portfolio_id"], f["transaction_id"])] = transaction_row(state)
+        elif table == "cash":
+            batch.cash[(state["portfolio_id"], state["currency"])] = cash_row(state)
+        else:
+            batch.portfolios[state["portfolio_id"]] = portfolio_row(state)
+        return
+    if r.topic == DEAD_LETTERS_TOPIC:
+        row = dead_letter_row(orjson.loads(r.value))
+        batch.dead_letters[row[:3]] = row
+        return
+    event = decode_event(r.topic, r.key, r.value or b"")  # as the worker decides it
+    if isinstance(event, Rejection):
+        return  # the positions worker dead-letters it
+    if r.topic == "instruments":
+        batch.instruments[event.security_id] = (
+            event.security_id, event.name, event.currency, event.isin, event.asset_class,
+            event.sector, event.country, r.partition, r.offset)
+    elif r.topic == "prices":
+        batch.prices[(event.security_id, event.price_date)] = (
+            event.security_id, event.price_date, event.price, event.currency, r.partition, r.offset)
+    elif r.topic == "fx_rates":
+        batch.fx_rates[(event.from_currency, event.to_currency, event.rate_date)] = (
+            event.from_currency, event.to_currency, event.rate_date, event.rate, r.partition, r.offset)
 
 
 class Sink:
@@ -96,11 +123,14 @@ class Sink:
         return self._conn
 
     async def _write(self, batch: Batch) -> int:
+        """Write the batch, waiting out database outages; a record fault (RECORD_FAULTS) raises."""
         delay = 0.2
         while True:
             conn = await self._connection()
             try:
                 return await write_batch(conn, batch)
+            except RECORD_FAULTS:
+                raise
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                     asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CannotConnectNowError) as exc:
                 log.warning("write failed (%s); retrying in %.1fs", exc, delay)
@@ -109,6 +139,41 @@ class Sink:
                 self._conn = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            except Exception as exc:  # not the record's fault either: never skip, wait and retry
+                log.exception("write failed (%r); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _write_records(self, records: list[ConsumerRecord]) -> tuple[list[dict], int]:
+        """Write what can be written; (dead letters for the records that cannot, marks stored).
+
+        A record fault in a batch is narrowed down by halving it (each half
+        in record order, so per-partition order holds) until the record that
+        causes it is alone; it is dead-lettered and everything else written.
+        """
+        rejected: list[tuple[ConsumerRecord, Exception]] = []
+        batch = build_batch(records, self.changelogs, rejected)
+        letters = [self._rejection(r, exc) for r, exc in rejected]
+        if not len(batch):
+            return letters, 0
+        try:
+            marks = await self._write(batch)
+            self.rows_written += len(batch)
+            return letters, marks
+        except RECORD_FAULTS as exc:
+            readable = [r for r in records if all(r is not bad for bad, _ in rejected)]
+            if len(readable) == 1:
+                return letters + [self._rejection(readable[0], exc)], 0
+            half = len(readable) // 2
+            first, first_marks = await self._write_records(readable[:half])
+            second, second_marks = await self._write_records(readable[half:])
+            return letters + first + second, first_marks + second_marks
+
+    @staticmethod
+    def _rejection(r: ConsumerRecord, exc: Exception) -> dict:
+        log.error("dead-lettering %s[%s]@%s: the sink cannot store it (%r)", r.topic, r.partition, r.offset, exc)
+        return dead_letter(r.topic, r.partition, r.offset, r.key, r.value, SINK_REJECTED, None,
+                           f"sink: {type(exc).__name__}: {exc}")
 
     async def _relay_marks(self) -> None:
         """Publish the outbox's series marks, then delete what was published.
@@ -131,7 +196,7 @@ class Sink:
                                               value=orjson.dumps(value))
                 await self._producer.flush()
                 await conn.execute("DELETE FROM series_marks WHERE id <= $1", rows[-1]["id"])
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, KafkaError) as exc:
                 log.warning("relaying series marks failed (%s); retrying", exc)
                 self._conn = None
                 await asyncio.sleep(0.5)
@@ -165,12 +230,17 @@ class Sink:
                 if not fetched:
                     continue
                 records = [r for batch in fetched.values() for r in batch]
-                batch = build_batch(records, self.changelogs)
-                if len(batch):
-                    if await self._write(batch):
-                        await self._relay_marks()
-                    self.rows_written += len(batch)
-                await consumer.commit()
+                fault_point("sink:before_write")
+                letters, marks = await self._write_records(records)
+                if letters:
+                    await publish_letters(self._producer, letters)
+                if marks:
+                    await self._relay_marks()
+                fault_point("sink:before_commit")
+                try:
+                    await consumer.commit()
+                except KafkaError as exc:  # e.g. a rebalance: the rows are in, redelivery is harmless
+                    log.warning("committing offsets failed (%r); they may be redelivered", exc)
         finally:
             await consumer.stop()
             await self._producer.stop()

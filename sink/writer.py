@@ -99,8 +99,9 @@ RETURNING from_currency, to_currency, rate_date
 
 INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (source_topic, source_partition, source_offset, key, raw_value, reason,
-                          field, transaction_id, detail, dead_lettered_at)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+                          field, transaction_id, detail, dead_lettered_at,
+                          raw_encoding, raw_size, raw_sha256, raw_truncated, key_encoding)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
 ON CONFLICT DO NOTHING
 """
 

@@ -6,6 +6,7 @@ decodes Faust events (or record batches) into `Incoming` records and calls
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from core.fx import FxBook
 from core.ledger import Duplicate, Rejected, apply_transaction, define_portfolio
@@ -24,6 +26,9 @@ from streams.reference_feed import ReferenceFeed
 from streams.table_store import RocksKeyValue, TableLedgerStore
 
 log = logging.getLogger(__name__)
+
+# Failures of the surroundings, not of an event: retried, never dead-lettered.
+TRANSIENT = (KafkaError, OSError, asyncio.TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +66,11 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
     An event whose processing raises is dead-lettered (`processing_error`)
     and the group is re-applied without it from the unwritten tables, so its
     partial changes never reach the state and the other events still count.
+    A failure that is not the event's fault (the broker unreachable while
+    catching up with FX rates) is waited out and the group applied again.
     """
     poisoned: dict[int, dict[str, Any]] = {}
+    delay = 0.2
     while True:
         store = ctx.partition_store(partition)
         letters = []
@@ -72,29 +80,42 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
                 if letter is not None:
                     letters.append(letter)
             break
+        except TRANSIENT as exc:
+            log.warning("applying %s[%s] failed (%r); retrying in %.1fs", incoming.topic, partition, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
         except Exception as exc:
             log.exception("event %s[%s]@%s failed", incoming.topic, incoming.partition, incoming.offset)
-            poisoned[i] = incoming.dead_letter("processing_error", None, f"{type(exc).__name__}: {exc}",
+            poisoned[i] = incoming.dead_letter("processing_error", None,
+                                               f"positions worker: {type(exc).__name__}: {exc}",
                                                _transaction_id(incoming))
-    try:
-        await write_changes(ctx.producer, ctx.tables, partition, store.changes())
-    except Exception:
-        # The source events are acknowledged when this returns, even if it
-        # raised, which would lose them: die first, and be re-delivered.
-        log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
-        exit_process(70)
-    return letters
+    changes = store.changes()
+    delay = 0.2
+    while True:
+        try:
+            await write_changes(ctx.producer, ctx.tables, partition, changes)
+            return letters
+        except TRANSIENT as exc:
+            # Writing the same records again is harmless (same values, same seq).
+            log.warning("writing partition %s's state failed (%r); retrying in %.1fs", partition, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        except Exception:
+            # The source events are acknowledged when this returns, even if it
+            # raised, which would lose them: die first, and be re-delivered.
+            log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
+            exit_process(70)
+            return letters
 
 
 def _transaction_id(incoming: Incoming) -> str | None:
     """The id of a transaction that made the code raise, so its status can name the letter."""
-    key = None if incoming.key is None else incoming.key.decode("utf-8", "replace")
-    return getattr(decode_event(incoming.topic, key, incoming.value or b""), "transaction_id", None)
+    return getattr(decode_event(incoming.topic, incoming.key, incoming.value or b""), "transaction_id", None)
 
 
 async def apply_event(ctx: LedgerContext, store: TableLedgerStore, incoming: Incoming) -> dict[str, Any] | None:
-    key = None if incoming.key is None else incoming.key.decode("utf-8", "replace")
-    decoded = decode_event(incoming.topic, key, incoming.value or b"")
+    # The key's bytes, not a lossy decoding: a key that is not UTF-8 never matches an id.
+    decoded = decode_event(incoming.topic, incoming.key, incoming.value or b"")
     if isinstance(decoded, Rejection):
         return incoming.dead_letter(decoded.reason, decoded.field, decoded.detail, decoded.transaction_id)
     if incoming.topic == "portfolios":

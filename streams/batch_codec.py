@@ -15,6 +15,14 @@ _COUNT = struct.Struct(">I")
 _HEAD = struct.Struct(">qii")
 
 
+HEADER_BYTES = len(MAGIC) + _COUNT.size
+
+
+def packed_size(key: bytes | None, value: bytes | None) -> int:
+    """Bytes one record adds to a packed batch."""
+    return _HEAD.size + len(key or b"") + len(value or b"")
+
+
 def pack(records: Iterable[tuple[int, bytes | None, bytes | None]]) -> bytes:
     parts = [MAGIC, b""]
     n = 0

@@ -4,26 +4,64 @@ Faust spends about 100 µs of framework time on every message it streams
 (measured here: an agent that does nothing tops out near 10k messages/s),
 which alone would cap a worker below 10k transactions/s. This stage reads
 `transactions` with a plain consumer group, packs each partition's new
-records (with their source offsets) into one message on an internal topic
-with the same partitioning, and commits the source offsets once the batch is
-acknowledged. The agent then pays the framework cost once per batch.
+records (with their source offsets) into messages on an internal topic
+with the same partitioning, and commits the source offsets once every
+message is acknowledged. The agent then pays the framework cost once per batch.
+
+A batch message never exceeds BATCH_BYTES (under Kafka's default 1 MiB
+message limit): a partition's records are split by size, and a single record
+too large to forward even alone is dead-lettered here (`record_too_large`,
+with its head, size and sha256) instead of stopping the stage. A failure to
+produce (broker down) is retried with backoff from the last commit.
 
 Ordering and arrival are unchanged: a batch keeps its partition's records in
 offset order, lands on the same partition number, and every record keeps its
 source offset (the arrival the ledger orders ties by). A crash between
 producing and committing re-sends records that the ledger already applied:
-they are duplicates, and change nothing.
+they are duplicates, and change nothing (a re-sent dead letter is stored once
+per source offset).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.batch_codec import pack
+from folio.faults import fault_point
+from streams.batch_codec import HEADER_BYTES, pack, packed_size
+from streams.codec import dumps
+from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, letter_key
 
 log = logging.getLogger(__name__)
+
+# The largest batch message produced; the producer allows a little more for
+# Kafka's own record framing.
+BATCH_BYTES = 900 << 10
+RECORD_TOO_LARGE = "record_too_large"
+
+
+def split_by_size(records: Sequence[Any], limit: int = BATCH_BYTES) -> tuple[list[list[Any]], list[Any]]:
+    """(batches in offset order, each packing to at most `limit` bytes; records too large alone)."""
+    batches: list[list[Any]] = []
+    too_large: list[Any] = []
+    current: list[Any] = []
+    size = HEADER_BYTES
+    for r in records:
+        n = packed_size(r.key, r.value)
+        if HEADER_BYTES + n > limit:
+            too_large.append(r)
+            continue
+        if size + n > limit:
+            batches.append(current)
+            current, size = [], HEADER_BYTES
+        current.append(r)
+        size += n
+    if current:
+        batches.append(current)
+    return batches, too_large
 
 
 class TransactionBatcher:
@@ -42,7 +80,7 @@ class TransactionBatcher:
 
     async def start(self) -> None:
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=0,
-                                         max_request_size=16 << 20, max_batch_size=1 << 20)
+                                         max_request_size=BATCH_BYTES + (64 << 10), max_batch_size=1 << 20)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
             self.source, bootstrap_servers=self.bootstrap, group_id=self.group_id,
@@ -63,7 +101,21 @@ class TransactionBatcher:
         if self.producer is not None:
             await self.producer.stop()
 
+    async def _forward(self, partition: int, records: Sequence[Any]) -> list[asyncio.Future]:
+        batches, too_large = split_by_size(records)
+        pending = [await self.producer.send(self.target, pack((r.offset, r.key, r.value) for r in batch),
+                                            partition=partition) for batch in batches]
+        for r in too_large:
+            size = packed_size(r.key, r.value)
+            letter = dead_letter(r.topic, r.partition, r.offset, r.key, r.value, RECORD_TOO_LARGE, None,
+                                 f"batcher: a record of {size} bytes exceeds the {BATCH_BYTES}-byte batch limit")
+            log.warning("dead-lettering %s[%s]@%s: %s", r.topic, r.partition, r.offset, letter["detail"])
+            pending.append(await self.producer.send(DEAD_LETTERS_TOPIC, dumps(letter), key=letter_key(letter)))
+        self.batched += len(records)
+        return pending
+
     async def _run(self) -> None:
+        delay = 0.2
         while True:
             try:
                 fetched = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
@@ -71,17 +123,18 @@ class TransactionBatcher:
                     continue
                 pending = []
                 for tp, records in fetched.items():
-                    payload = pack((r.offset, r.key, r.value) for r in records)
-                    pending.append(await self.producer.send(self.target, payload, partition=tp.partition))
-                    self.batched += len(records)
+                    pending += await self._forward(tp.partition, records)
                 await asyncio.gather(*pending)
+                fault_point("batcher:after_send")
                 await self.consumer.commit()
+                delay = 0.2
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # Nothing was committed for what failed: it is fetched again.
-                log.exception("batching failed; retrying from the last commit")
-                await asyncio.sleep(1.0)
+                log.exception("batching failed; retrying from the last commit in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
                 for tp in self.consumer.assignment():
                     committed = await self.consumer.committed(tp)
                     if committed is not None:

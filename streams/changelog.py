@@ -14,6 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from faust.types import TP
 
+from folio.faults import fault_point
 from streams.table_store import RocksKeyValue
 
 
@@ -23,6 +24,7 @@ async def write_changes(producer: AIOKafkaProducer, tables: dict[str, Any], part
     for name, items in changes.items():
         table = tables[name]
         RocksKeyValue(table.data._db_for_partition(partition)).write(items)
+        fault_point("worker:after_rocksdb")
         topic = table.changelog_topic.get_topic_name()
         last_offset = await _send(producer, topic, partition, items)
         table.data.set_persisted_offset(TP(topic, partition), last_offset)

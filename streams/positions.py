@@ -22,14 +22,15 @@ from core.fx import FxBook
 from core.market import InstrumentInfo, MarketData
 from core.quote_snapshot import snapshot_quotes
 from folio.config import load_settings
+from folio.faults import fault_point
 from schemas.decode import Rejection, decode_event
 from schemas.events import FxRate, Instrument, Price
 from streams.app import make_app
 from streams.apply import Incoming, LedgerContext, apply_group
 from streams.batch_codec import unpack
 from streams.batcher import TransactionBatcher
-from streams.codec import compound_key, dumps, loads
-from streams.dead_letters import dead_letter
+from streams.codec import compound_key, loads
+from streams.dead_letters import dead_letter, publish_letters
 from streams.reference_feed import ReferenceFeed
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ portfolio_input = app.topic("portfolios", **RAW)
 transaction_batches = app.topic(BATCH_TOPIC, partitions=PARTITIONS, internal=True,
                                 config={"cleanup.policy": "delete", "retention.ms": str(7 * 86_400_000)}, **RAW)
 reference_input = app.topic("instruments", "prices", "fx_rates", **RAW)
-dead_letters_topic = app.topic("dead_letters", **RAW)
 
 
 def _table(name: str, help_: str):
@@ -73,7 +73,7 @@ state_lock = asyncio.Lock()
 
 def _decoded(topic: str, key: bytes | None, value: bytes | None):
     """A feed record as the screening agent decodes it (a Rejection is skipped: it dead-letters it)."""
-    return decode_event(topic, None if key is None else key.decode("utf-8", "replace"), value or b"")
+    return decode_event(topic, key, value or b"")  # bytes: a key that is not UTF-8 never matches an id
 
 
 def _apply_fx(key: bytes | None, value: bytes | None) -> None:
@@ -140,29 +140,42 @@ class SideServices(mode.Service):
             await context.producer.stop()
 
 
-def incoming_records(events: list) -> dict[int, list[Incoming]]:
-    """Source records by partition, record batches unpacked, in arrival order."""
+def incoming_records(events: list) -> tuple[dict[int, list[Incoming]], list[dict[str, Any]]]:
+    """Source records by partition, record batches unpacked, in arrival order;
+    and dead letters for batch messages that cannot be unpacked."""
     by_partition: dict[int, list[Incoming]] = defaultdict(list)
+    letters = []
     for event in events:
         m = event.message
         if m.topic == BATCH_TOPIC:
-            by_partition[m.partition] += [Incoming("transactions", m.partition, offset, key, value)
-                                          for offset, key, value in unpack(m.value)]
+            try:
+                unpacked = [Incoming("transactions", m.partition, offset, key, value)
+                            for offset, key, value in unpack(m.value or b"")]
+            except Exception as exc:  # only the batcher writes here; anything else is set aside
+                letters.append(dead_letter(m.topic, m.partition, m.offset, m.key, m.value, "processing_error",
+                                           None, f"positions worker: not a record batch: {exc!r}"))
+                continue
+            by_partition[m.partition] += unpacked
         else:
             by_partition[m.partition].append(Incoming(m.topic, m.partition, m.offset, m.key, m.value))
-    return by_partition
+    return by_partition, letters
 
 
 async def apply_events(stream) -> None:
     await ready.wait()
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-        letters = []
-        async with state_lock:
-            for partition, group in incoming_records(events).items():
-                letters += await apply_group(context, partition, group)
-        for letter in letters:
-            await dead_letters_topic.send(key=letter["key"].encode() if letter["key"] else None,
-                                          value=dumps(letter))
+        try:
+            async with state_lock:
+                groups, letters = incoming_records(events)
+                for partition, group in groups.items():
+                    letters += await apply_group(context, partition, group)
+            fault_point("worker:after_changelog")
+            await publish_letters(context.producer, letters)
+        except Exception:
+            # Faust acknowledges the events when this iteration ends, raised
+            # or not: die instead, so that they are delivered again.
+            log.critical("a batch could be neither applied nor dead-lettered; exiting", exc_info=True)
+            os._exit(70)
 
 
 @app.agent(portfolio_input, concurrency=1)
@@ -175,17 +188,31 @@ async def keep_ledger(stream) -> None:
     await apply_events(stream)
 
 
+def screened(m) -> dict[str, Any] | None:
+    """The dead letter for an invalid instrument, price or FX rate, or None."""
+    try:
+        decoded = _decoded(m.topic, m.key, m.value)
+    except Exception as exc:
+        return dead_letter(m.topic, m.partition, m.offset, m.key, m.value, "processing_error", None,
+                           f"screen_reference_data: {type(exc).__name__}: {exc}")
+    if isinstance(decoded, Rejection):
+        return dead_letter(m.topic, m.partition, m.offset, m.key, m.value,
+                           decoded.reason, decoded.field, decoded.detail)
+    return None
+
+
 @app.agent(reference_input)
 async def screen_reference_data(stream) -> None:
     """Dead-letter invalid instruments, prices and FX rates (each read once, by the group)."""
+    await ready.wait()
     async for event in stream.events():
-        m = event.message
-        key = None if m.key is None else m.key.decode("utf-8", "replace")
-        decoded = decode_event(m.topic, key, m.value or b"")
-        if isinstance(decoded, Rejection):
-            letter = dead_letter(m.topic, m.partition, m.offset, m.key, m.value,
-                                 decoded.reason, decoded.field, decoded.detail)
-            await dead_letters_topic.send(key=m.key, value=dumps(letter))
+        letter = screened(event.message)
+        if letter is not None:
+            try:
+                await publish_letters(context.producer, [letter])
+            except Exception:
+                log.critical("a dead letter could not be published; exiting", exc_info=True)
+                os._exit(70)
 
 
 def _state(table, key: str) -> dict[str, Any] | None:
@@ -193,21 +220,45 @@ def _state(table, key: str) -> dict[str, Any] | None:
     return None if raw is None else loads(raw)
 
 
+def _serving_checks() -> dict[str, bool]:
+    """Whether this worker's tables may answer live reads (`/ready/` and every live read).
+
+    `recovery.completed` is set only by the first recovery. After a later
+    rebalance (a worker joining or dying) the tables recover again, and until
+    that ends a table may hold a promoted standby's lagging state, or nothing
+    yet: `app.rebalancing` and `in_recovery` stay true until it is complete.
+    """
+    return {
+        "started": ready.is_set(),
+        "tables_recovered": app.tables.recovery.completed.is_set() and not app.tables.recovery.in_recovery,
+        "not_rebalancing": not app.rebalancing,
+    }
+
+
+def _worker_identity() -> str:
+    return str(app.conf.canonical_url)
+
+
 @app.page("/ready/")
 async def worker_ready(web, request):
     """200 once this worker serves live reads: side services up, tables recovered, not rebalancing."""
-    checks = {
-        "started": ready.is_set(),
-        "tables_recovered": app.tables.recovery.completed.is_set(),
-        "not_rebalancing": not app.rebalancing,
-    }
-    return web.json({"ready": all(checks.values()), **checks}, status=200 if all(checks.values()) else 503)
+    checks = _serving_checks()
+    return web.json({"ready": all(checks.values()), **checks, "worker": _worker_identity()},
+                    status=200 if all(checks.values()) else 503)
 
 
 @app.page("/live/portfolios/{portfolio_id}/")
 @app.table_route(table=books, match_info="portfolio_id")
 async def live_portfolio(web, request, portfolio_id: str):
-    """The portfolio's live state, answered by the worker that owns its partition."""
+    """The portfolio's live state, answered by the worker that owns its partition.
+
+    `worker` names the answering worker (the owner: other workers forward).
+    During a rebalance the answer is 503, never what a recovering table holds.
+    """
+    checks = _serving_checks()
+    if not all(checks.values()):
+        return web.json({"error": "rebalancing: live reads resume when it ends", **checks,
+                         "worker": _worker_identity()}, status=503)
     book = _state(books, portfolio_id)
     if book is None:
         return web.json({"error": "unknown portfolio"}, status=404)
@@ -218,4 +269,5 @@ async def live_portfolio(web, request, portfolio_id: str):
     # Entries and daily history stay here: they grow with the position's past
     # and no live read needs them (history is served from PostgreSQL).
     slim = [{k: v for k, v in p.items() if k not in ("entries", "history")} for p in held]
-    return web.json({"book": book, "positions": slim, "cash": balances, "market": quotes})
+    return web.json({"book": book, "positions": slim, "cash": balances, "market": quotes,
+                     "worker": _worker_identity()})

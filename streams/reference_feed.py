@@ -66,7 +66,10 @@ class ReferenceFeed:
         n = 0
         for records in batches.values():
             for record in records:
-                self.apply(record.key, record.value)
+                try:
+                    self.apply(record.key, record.value)
+                except Exception:  # the screening agent dead-letters what it cannot read; never stop the feed
+                    log.exception("%s[%s]@%s not applied", record.topic, record.partition, record.offset)
                 n += 1
         self.records += n
         return n

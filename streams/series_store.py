@@ -32,7 +32,7 @@ SELECT p.base_currency,
         WHERE t.portfolio_id = p.portfolio_id AND t.status = 'BOOKED') AS first_day,
        (SELECT min(s.date) FROM daily_series s WHERE s.portfolio_id = p.portfolio_id) AS stored_first,
        (SELECT max(s.date) FROM daily_series s WHERE s.portfolio_id = p.portfolio_id) AS stored_last,
-       (SELECT horizon FROM market_horizon) AS horizon
+       portfolio_horizon(p.portfolio_id) AS horizon
 FROM portfolios p WHERE p.portfolio_id = $1
 """
 

@@ -23,7 +23,8 @@ async def dead_letters(session: AsyncSession, page: Page, *, reason: str | None 
     query = (
         select(d.c.source_topic, d.c.source_partition.label("partition"), d.c.source_offset.label("offset"),
                d.c.key, d.c.raw_value, d.c.reason, d.c.field, d.c.transaction_id, d.c.detail,
-               d.c.dead_lettered_at)
+               d.c.dead_lettered_at, d.c.raw_encoding, d.c.raw_size, d.c.raw_sha256, d.c.raw_truncated,
+               d.c.key_encoding)
         .where(*filters)
         .order_by(d.c.dead_lettered_at, d.c.source_topic, d.c.source_partition, d.c.source_offset)
         .limit(page.limit).offset(page.offset)

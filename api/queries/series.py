@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.queries.tables import daily_series, market_horizon, transactions
+from api.queries.tables import daily_series, transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +35,10 @@ async def first_transaction_date(session: AsyncSession, portfolio_id: str) -> da
                                 .where(t.c.portfolio_id == portfolio_id, t.c.status == "BOOKED"))
 
 
-async def horizon(session: AsyncSession) -> date | None:
-    """The latest trade, price or FX date seen: the default as-of of analytics."""
-    return await session.scalar(select(market_horizon.c.horizon))
+async def horizon(session: AsyncSession, portfolio_id: str) -> date | None:
+    """The portfolio's last valuation date, the default as-of of its analytics: the
+    market horizon (latest price or FX date) or its own latest trade date if later."""
+    return await session.scalar(select(func.portfolio_horizon(portfolio_id)))
 
 
 async def income_base(session: AsyncSession, portfolio_id: str, as_of: date | None) -> Decimal:

@@ -92,6 +92,11 @@ dead_letters = Table(
     Column("transaction_id", Text),
     Column("detail", Text, nullable=False),
     Column("dead_lettered_at", DateTime(timezone=True), nullable=False),
+    Column("raw_encoding", Text, nullable=False),
+    Column("raw_size", BigInteger),
+    Column("raw_sha256", Text),
+    Column("raw_truncated", Boolean, nullable=False),
+    Column("key_encoding", Text, nullable=False),
 )
 
 instruments = Table(
@@ -125,6 +130,9 @@ daily_series = Table(
     _num("mv", True), _num("inflow", True), _num("outflow", True),
 )
 
+# The latest price or FX date. A portfolio's own horizon (this, or its latest
+# booked trade date if later) is the SQL function portfolio_horizon(id),
+# migration 004.
 market_horizon = Table(
     "market_horizon", metadata,
     Column("singleton", Boolean, primary_key=True),

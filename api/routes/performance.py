@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from api.analytics import load_series_arrays, resolve_window
 from api.deps import KnownPortfolio, PeriodDep, SessionDep
 from api.models import PerformanceOut
-from api.queries.series import first_transaction_date
 from core.analytics.performance import performance
 
 router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["analytics"])
@@ -14,7 +13,7 @@ router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["analytics"])
 
 @router.get("/performance", responses={404: {"description": "unknown portfolio"}})
 async def read_performance(portfolio_id: KnownPortfolio, session: SessionDep, request: PeriodDep) -> PerformanceOut:
-    window = await resolve_window(session, request, await first_transaction_date(session, portfolio_id))
+    window = await resolve_window(session, portfolio_id, request)
     if window.clamped is None:
         return PerformanceOut(portfolio_id=portfolio_id, period=request.period, from_=window.from_, to=window.to,
                               days=None, twr=None, twr_annualized=None, mwr_annualized=None, mwr_period=None)

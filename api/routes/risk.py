@@ -12,7 +12,6 @@ from api.errors import InvalidParameter
 from api.models import RiskOut
 from api.queries.market import price_history
 from api.queries.portfolios import get_portfolio
-from api.queries.series import first_transaction_date
 from core.analytics.risk import FIGURES, risk_for_period
 
 _FAR = date(9999, 12, 31)
@@ -26,7 +25,7 @@ async def read_risk(
     risk_free: Annotated[float, Query(gt=-1.0, le=1.0, description="annual risk-free rate, e.g. 0.03")] = 0.0,
     confidence: Annotated[float, Query(gt=0.0, lt=1.0, description="VaR/CVaR confidence level")] = 0.95,
 ) -> RiskOut:
-    window = await resolve_window(session, request, await first_transaction_date(session, portfolio_id))
+    window = await resolve_window(session, portfolio_id, request)
     explicit = benchmark is not None
     if not explicit:
         benchmark = (await get_portfolio(session, portfolio_id))["benchmark_id"]

@@ -42,9 +42,11 @@ def sink_spec() -> ProcessSpec:
     return ProcessSpec("sink", [sys.executable, "-m", "sink"])
 
 
-def api_spec(port: int) -> ProcessSpec:
+def api_spec(port: int, worker_urls: list[str] | None = None) -> ProcessSpec:
+    """The API; with several positions workers it lists them all, so live reads survive one dying."""
+    env = {"FOLIO_WORKER_URL": ",".join(worker_urls)} if worker_urls else {}
     return ProcessSpec("api", [sys.executable, "-m", "uvicorn", "api.main:api", "--host", "127.0.0.1",
-                               "--port", str(port), "--log-level", "warning"])
+                               "--port", str(port), "--log-level", "warning"], env)
 
 
 @dataclass

@@ -9,8 +9,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 
-async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
-    """Records on `topics` not yet committed by `group` (missing topics count 0)."""
+async def group_offsets(bootstrap: str, group: str, topics: list[str]
+                        ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+    """End offsets of `topics` and `group`'s committed offsets on them (0 when none; missing topics: none)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await consumer.start()
@@ -20,19 +21,21 @@ async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
         tps = [TopicPartition(t, p) for t in topics if t in existing
                for p in sorted(consumer.partitions_for_topic(t) or [])]
         if not tps:
-            return 0
+            return {}, {}
         ends = await consumer.end_offsets(tps)
         # tansu needs the partitions named explicitly.
-        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
-        lag = 0
-        for tp in tps:
-            meta = committed.get(tp)
-            done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            lag += max(0, ends[tp] - done)
-        return lag
+        offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
+        committed = {tp: offsets[tp].offset if tp in offsets and offsets[tp].offset >= 0 else 0 for tp in tps}
+        return ends, committed
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Records on `topics` not yet committed by `group` (missing topics count 0)."""
+    ends, committed = await group_offsets(bootstrap, group, topics)
+    return sum(max(0, ends[tp] - committed[tp]) for tp in ends)
 
 
 async def wait_for_lag_zero(bootstrap: str, groups: dict[str, list[str]], timeout: float = 300.0,

@@ -115,7 +115,7 @@ class Stack:
         self.supervisor.start(sink_spec())
         self.supervisor.start(series_spec())
         if self.with_api:
-            self.supervisor.start(api_spec(self.api_port))
+            self.supervisor.start(api_spec(self.api_port, self.worker_urls()))
         await self.wait_ready()
         return self
 

@@ -31,6 +31,7 @@ async def test_dead_letters_are_counted_by_reason_and_listed_oldest_first(letter
         "raw_value": '{"transaction_id": "T1"}', "reason": "invalid_event", "field": "quantity",
         "transaction_id": "T1", "detail": "quantity: must be > 0 for BUY",
         "dead_lettered_at": datetime(2024, 1, 2, 12, 0, 1, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z"),
+        "raw_encoding": "utf-8", "raw_size": None, "raw_sha256": None, "raw_truncated": False, "key_encoding": "utf-8",
     }
 
 

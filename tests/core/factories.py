@@ -1,6 +1,7 @@
 """Factories for domain transactions, with the defaults a test rarely cares about."""
 from __future__ import annotations
 
+import copy
 import itertools
 from decimal import Decimal
 
@@ -78,10 +79,11 @@ def lot_rows(position) -> list[tuple]:
 
 
 def memory_state(store: MemoryStore) -> dict:
-    """Every record of a MemoryStore in its stored (dict) form, for "nothing changed" checks."""
+    """Every record of a MemoryStore, for "nothing changed" checks: a deep copy of the
+    records themselves (every field, lots and history included) and their stored form
+    (what the changelogs and the sink would see, decimals' exact text included)."""
+    tables = {"portfolios": store.portfolios, "txs": store.txs, "positions": store.positions, "cash": store.cash}
     return {
-        "portfolios": {k: v.to_dict() for k, v in store.portfolios.items()},
-        "txs": {k: v.to_dict() for k, v in store.txs.items()},
-        "positions": {k: v.to_dict() for k, v in store.positions.items()},
-        "cash": {k: v.to_dict() for k, v in store.cash.items()},
+        "records": copy.deepcopy(tables),
+        "stored": {name: {k: v.to_dict() for k, v in table.items()} for name, table in tables.items()},
     }

@@ -36,6 +36,9 @@ def three_trades(book):
 
 
 # --- Duplicates -------------------------------------------------------------------
+# A duplicate must leave every record exactly as it was (memory_state compares the
+# records and their stored form: lots, history, cash, realized, seq and applied), or
+# the changelogs and the sink would see a change that never happened.
 
 def test_the_same_version_again_is_a_duplicate_and_changes_nothing():
     book = Book()
@@ -44,6 +47,16 @@ def test_the_same_version_again_is_a_duplicate_and_changes_nothing():
     for tx in (t1, t2, t3):
         assert book.apply(tx) == Duplicate(1)
     assert memory_state(book.store) == before
+
+
+def test_the_same_version_with_different_figures_is_a_duplicate_and_changes_nothing():
+    # T1 v1 again but for 99 @ 50 on another date: the version decides, not the content.
+    book = Book()
+    t1, _, _ = three_trades(book)
+    before = memory_state(book.store)
+    assert book.apply(amend(t1, 1, quantity=99, price=50, trade_date="2024-01-01")) == Duplicate(1)
+    assert memory_state(book.store) == before
+    assert book.position().quantity == D(15)  # 10 + 10 − 5, as booked
 
 
 def test_a_lower_version_after_an_amendment_is_a_duplicate_and_the_amendment_stays():
@@ -56,6 +69,33 @@ def test_a_lower_version_after_an_amendment_is_a_duplicate_and_the_amendment_sta
     assert memory_state(book.store) == before
     assert book.position().quantity == D(25)
 
+
+def test_every_earlier_or_equal_version_of_an_amend_cancel_rebook_chain_is_a_duplicate():
+    # T1: v2 quantity 20, v3 cancelled, v4 re-booked at quantity 30 @ 11 (cost 330).
+    # FIFO: T3 SELL 5 relieves T2 first now (T1 v4 arrived last on 01-02): 120 × 5/10 = 60 → 75 − 60 = 15.
+    # Position 30 + 10 − 5 = 35; cash −330 − 120 + 75 = −375.  Replaying v1…v4 (and the cancel) moves nothing.
+    book = Book()
+    t1, _, t3 = three_trades(book)
+    v2 = amend(t1, 2, quantity=20)
+    v3 = cancel(t1, 3)
+    v4 = amend(t1, 4, quantity=30, price=11)
+    for tx in (v2, v3, v4):
+        assert isinstance(book.apply(tx), Applied)
+    assert (book.position().quantity, book.cash(), book.tx(t3).realized_local) == (D(35), D(-375), D(15))
+    before = memory_state(book.store)
+    for tx in (t1, v2, v3, v4, cancel(t1, 2), amend(t1, 4, quantity=1)):
+        assert book.apply(tx) == Duplicate(4)
+    assert memory_state(book.store) == before
+
+
+def test_a_duplicate_of_a_cancelled_transaction_leaves_it_cancelled():
+    book = Book()
+    t1, _, _ = three_trades(book)
+    book.apply(cancel(t1, 2))
+    before = memory_state(book.store)
+    assert book.apply(t1) == Duplicate(2)
+    assert memory_state(book.store) == before
+    assert book.tx(t1).fields.status == "CANCELLED"
 
 # --- Amendments -------------------------------------------------------------------
 
@@ -196,7 +236,9 @@ def test_a_cancellation_arriving_before_the_booking_makes_the_later_first_versio
     book = Book()
     buy = make_tx("BUY", quantity=10, price=10, transaction_id="EARLY")
     assert isinstance(book.apply(cancel(buy, 2)), Applied)
+    before = memory_state(book.store)
     assert book.apply(buy) == Duplicate(2)
+    assert memory_state(book.store) == before
     assert book.position() is None
     assert book.store.cash == {}
 
@@ -345,9 +387,24 @@ def test_changing_base_currency_before_any_booking_is_allowed():
     assert book.store.get_portfolio("P1").base_currency == "EUR"
 
 
-def test_the_same_definition_again_is_a_duplicate():
+def test_the_same_definition_again_is_a_duplicate_and_changes_nothing():
     book = Book()
+    three_trades(book)
+    before = memory_state(book.store)
     assert isinstance(redefine(book), Duplicate)
+    assert memory_state(book.store) == before
+
+
+def test_a_definition_replayed_from_before_the_one_in_effect_changes_nothing():
+    # FIFO → LIFO at arrival 10; the FIFO definition replayed at its old arrival 0 is a duplicate.
+    book = Book(method="FIFO")
+    three_trades(book)
+    fifo = dict(book.store.get_portfolio("P1").definition)
+    assert isinstance(define_portfolio(book.store, {**fifo, "cost_method": "LIFO"}, 10), Applied)
+    before = memory_state(book.store)
+    assert isinstance(define_portfolio(book.store, fifo, 0), Duplicate)
+    assert memory_state(book.store) == before
+    assert book.store.get_portfolio("P1").cost_method == "LIFO"
 
 
 # --- Closing and history ----------------------------------------------------------------

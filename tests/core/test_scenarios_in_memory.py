@@ -15,6 +15,7 @@ from tests.support.scenario import (
     compare_positions,
     compare_transactions,
     load_expected,
+    scenario_params,
 )
 
 
@@ -35,7 +36,7 @@ def actual_positions(store: MemoryStore, pid: str) -> dict[str, dict]:
     return out
 
 
-@pytest.mark.parametrize("name", ["small", "medium"])
+@pytest.mark.parametrize("name", scenario_params())
 def test_scenario_figures_match_expected_when_replayed_in_file_order(name):
     expected = load_expected(name)
     store, dead = replay(name)

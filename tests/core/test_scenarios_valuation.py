@@ -22,9 +22,8 @@ from core.series import (
 )
 from core.valuation import PortfolioValuation, PositionInput, income_of, value_portfolio
 from tests.support.replay import Replayed, replayed
-from tests.support.scenario import Mismatches, load_expected
+from tests.support.scenario import Mismatches, load_expected, scenario_params
 
-SCENARIOS = ["small", "medium"]
 
 
 @dataclass
@@ -68,15 +67,10 @@ def series_of(run: Replayed, book: Book, as_of: str):
     return compute_series(book.base_currency, days, book.holdings, moves, flows, run.market)
 
 
-def portfolios(name: str):
-    return [(name, pid) for pid in load_expected(name)["portfolios"]]
+CASES = scenario_params(per_portfolio=True)
 
 
-CASES = [case for name in SCENARIOS for case in portfolios(name)]
-IDS = [f"{name}-{pid}" for name, pid in CASES]
-
-
-@pytest.mark.parametrize("name,pid", CASES, ids=IDS)
+@pytest.mark.parametrize("name,pid", CASES)
 def test_positions_cash_and_totals_match_expected_at_as_of(name, pid):
     expected = load_expected(name)
     exp = expected["portfolios"][pid]
@@ -113,7 +107,7 @@ def test_positions_cash_and_totals_match_expected_at_as_of(name, pid):
     assert not m, "\n".join(m[:40]) + f"\n({len(m)} mismatches)"
 
 
-@pytest.mark.parametrize("name,pid", CASES, ids=IDS)
+@pytest.mark.parametrize("name,pid", CASES)
 def test_allocation_by_every_key_matches_expected_at_as_of(name, pid):
     expected = load_expected(name)
     exp = expected["portfolios"][pid]["allocation"]
@@ -133,7 +127,7 @@ def test_allocation_by_every_key_matches_expected_at_as_of(name, pid):
     assert not m, "\n".join(m[:40]) + f"\n({len(m)} mismatches)"
 
 
-@pytest.mark.parametrize("name,pid", CASES, ids=IDS)
+@pytest.mark.parametrize("name,pid", CASES)
 def test_daily_series_matches_expected_from_first_transaction_to_as_of(name, pid):
     expected = load_expected(name)
     exp = expected["portfolios"][pid]["timeseries"]
@@ -148,7 +142,7 @@ def test_daily_series_matches_expected_from_first_transaction_to_as_of(name, pid
     assert not m, "\n".join(m[:40]) + f"\n({len(m)} mismatches)"
 
 
-@pytest.mark.parametrize("name,pid", CASES, ids=IDS)
+@pytest.mark.parametrize("name,pid", CASES)
 def test_series_recomputed_over_a_sub_range_equals_the_full_series_there(name, pid):
     expected = load_expected(name)
     run = replayed(name)
@@ -165,7 +159,7 @@ def test_series_recomputed_over_a_sub_range_equals_the_full_series_there(name, p
     assert compute_series(book.base_currency, sub_days, holdings, moves, flows, run.market) == full[lo:hi]
 
 
-@pytest.mark.parametrize("name", SCENARIOS)
+@pytest.mark.parametrize("name", scenario_params())
 def test_valuing_at_the_latest_equals_valuing_at_as_of_when_nothing_is_dated_later(name):
     expected = load_expected(name)
     run = replayed(name)

@@ -5,6 +5,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.scenario import compare_cash, compare_positions, compare_transactions
+
 
 async def positions(client: httpx.AsyncClient, pid: str, as_of: str | None = None) -> dict[str, dict]:
     params = {"as_of": as_of, "limit": 1000} if as_of else {"limit": 1000}
@@ -41,3 +43,12 @@ async def transactions(client: httpx.AsyncClient, pid: str) -> dict[str, dict[st
 async def dead_letters_by_reason(client: httpx.AsyncClient) -> dict[str, int]:
     body = (await client.get("/dead-letters", params={"limit": 1})).raise_for_status().json()
     return body["by_reason"]
+
+
+async def compare_book(m, client: httpx.AsyncClient, expected: dict[str, Any]) -> None:
+    """Every expected portfolio's positions and cash (live and as of the scenario date) and transactions."""
+    for pid, exp in expected["portfolios"].items():
+        for as_of in (None, expected["as_of"]):
+            compare_positions(m, pid, exp["cost_method"], exp["positions"], await positions(client, pid, as_of))
+            compare_cash(m, pid, exp["cash"], await cash(client, pid, as_of))
+        compare_transactions(m, pid, exp["transactions"], await transactions(client, pid))

@@ -1,58 +1,132 @@
-"""kill -9 of the worker and the sink while `medium` flows changes no figure."""
+"""kill -9 of every stage, each while it has events in flight, changes no figure.
+
+Stages: the positions worker (its batcher runs inside it), the sink and the
+series worker (the API holds no state: test_failover covers its reads while
+a worker is down). Each kill lands at a seeded random moment and is
+shown to be mid-flight: records published before the kill that the stage's
+consumer groups had not committed when it died (a dead process commits
+nothing more, so its committed offsets after the kill are those at the kill).
+Afterwards every figure of medium/expected.json is compared.
+"""
 from __future__ import annotations
 
 import asyncio
 import random
+import time
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from folio.produce import produce_events, produce_file, read_events
-from tests.integration import api_reads
+from folio.devenv.progress import group_offsets
+from folio.devenv.stack import Stack
+from folio.produce import kafka_producer, produce_file, read_events, send_all
 from tests.integration.conftest import REFERENCE
-from tests.support.scenario import (
-    Mismatches, compare_cash, compare_positions, compare_transactions, load_expected, scenario_path,
-)
+from tests.integration.expected_figures import compare_everything, report
+from tests.support.scenario import load_expected, scenario_path
+
+STAGES = ("positions", "sink", "series")
 
 
-async def _kill_repeatedly(stack, rng: random.Random, rounds: int) -> list[str]:
-    killed = []
-    for _ in range(rounds):
-        await asyncio.sleep(rng.uniform(0.5, 3.0))
-        name = rng.choice(["positions", "sink", "positions"])
-        stack.supervisor.kill(name)  # SIGKILL: no shutdown hooks, no flush, no commit
-        killed.append(name)
+@dataclass
+class Kill:
+    stage: str
+    at: float  # seconds since the stream started
+    in_flight: int  # records published before the kill and not committed by the stage when it died
+
+    def __str__(self) -> str:
+        return f"{self.stage}@{self.at:.1f}s({self.in_flight} in flight)"
+
+
+def _stage_groups(stack: Stack, stage: str) -> dict[str, list[str]]:
+    """The consumer groups whose progress shows what a stage has in flight."""
+    groups = stack.lag_groups(include_sink=True)
+    app = f"{stack.app_id}-positions"
+    return {"positions": {g: groups[g] for g in (f"{app}-batcher", app)},
+            "sink": {f"{stack.app_id}-sink": groups[f"{stack.app_id}-sink"]},
+            "series": {f"{stack.app_id}-series": groups[f"{stack.app_id}-series"]}}[stage]
+
+
+async def _in_flight(stack: Stack, groups: dict[str, list[str]], ends: dict[str, dict]) -> int:
+    """Records below `ends` that the groups have not committed."""
+    count = 0
+    for g, topics in groups.items():
+        committed = (await group_offsets(stack.bootstrap, g, topics))[1]
+        count += sum(max(0, end - committed[tp]) for tp, end in ends[g].items())
+    return count
+
+
+async def _kill_mid_flight(stack: Stack, stage: str, started: float, patience: float = 120) -> Kill | None:
+    """Kill `stage` as soon as its groups have records in flight; None if they had none within `patience` s.
+
+    A kill that races the stage's commit and finds nothing in flight does not
+    count: the stage is restarted and killed again.
+    """
+    groups = _stage_groups(stack, stage)
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        offsets = {g: await group_offsets(stack.bootstrap, g, topics) for g, topics in groups.items()}
+        if not any(end > committed[tp] for ends, committed in offsets.values() for tp, end in ends.items()):
+            await asyncio.sleep(0.05)
+            continue
+        stack.supervisor.kill(stage)  # SIGKILL: no shutdown hooks, no flush, no commit
+        at = time.monotonic() - started
+        in_flight = await _in_flight(stack, groups, {g: ends for g, (ends, _) in offsets.items()})
+        if in_flight:
+            return Kill(stage, at, in_flight)
+        stack.supervisor.restart(stage)
+        await stack.wait_ready(timeout=300)
+    return None
+
+
+async def _kill_every_stage(stack: Stack, rng: random.Random, started: float, extra: int) -> list[Kill]:
+    schedule = rng.sample(STAGES, len(STAGES)) + [rng.choice(STAGES) for _ in range(extra)]
+    kills = []
+    for stage in schedule:
+        await asyncio.sleep(rng.uniform(0.2, 2.0))
+        kill = await _kill_mid_flight(stack, stage, started)
+        if kill is None:  # the stream ended first: nothing left in flight to kill
+            break
+        kills.append(kill)
         await asyncio.sleep(rng.uniform(0.0, 1.0))
-        stack.supervisor.restart(name)
-    return killed
+        stack.supervisor.restart(stage)
+        await stack.wait_ready(timeout=300)
+    return kills
 
 
-@pytest.mark.parametrize("seed", [20261122, 7])
-async def test_killing_worker_and_sink_mid_stream_leaves_every_figure_as_expected(start_stack, seed):
-    name = "medium"
-    expected = load_expected(name)
+async def _trickle(stack: Stack, transactions: list, busy: asyncio.Task) -> None:
+    """A slow stream while the killer works, so that every kill has records to land among; then the rest."""
+    producer = kafka_producer(stack.bootstrap)
+    await producer.start()
+    try:
+        sent = 0
+        while sent < len(transactions) and not busy.done():
+            sent += await send_all(producer, transactions[sent:sent + 10])
+            await asyncio.sleep(0.3)
+        await send_all(producer, transactions[sent:])
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.parametrize("seed", [20261126, 7])
+async def test_killing_every_stage_mid_flight_leaves_every_figure_as_expected(start_stack, seed):
+    expected = load_expected("medium")
     stack = await start_stack()
-    events = scenario_path(name) / "events.jsonl"
+    events = scenario_path("medium") / "events.jsonl"
     await produce_file(stack.bootstrap, events, REFERENCE)
     await stack.wait_idle(include_sink=False)
 
     rng = random.Random(seed)
-    killer = asyncio.create_task(_kill_repeatedly(stack, rng, rounds=4))
-    # Trickle the transactions in so the kills land while they are being applied.
-    transactions = read_events(events, {"transactions"})
-    for start in range(0, len(transactions), 200):
-        await produce_events(stack.bootstrap, transactions[start:start + 200])
-        await asyncio.sleep(0.6)
-    killed = await killer
-    await stack.wait_ready()
+    started = time.monotonic()
+    killer = asyncio.create_task(_kill_every_stage(stack, rng, started, extra=1))
+    await _trickle(stack, read_events(events, {"transactions"}), killer)
+    kills = await killer
+    await stack.wait_ready(timeout=300)
     await stack.wait_idle(timeout=600)
+    print(f"\nseed {seed}: killed {', '.join(map(str, kills))}")
 
-    m = Mismatches()
+    assert {k.stage for k in kills} == set(STAGES), f"not every stage was killed mid-flight: {kills}"
+    assert all(k.in_flight > 0 for k in kills), f"a kill landed with nothing in flight: {kills}"
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
-        for pid, exp in expected["portfolios"].items():
-            for as_of in (None, expected["as_of"]):
-                compare_positions(m, pid, exp["cost_method"], exp["positions"],
-                                  await api_reads.positions(client, pid, as_of))
-                compare_cash(m, pid, exp["cash"], await api_reads.cash(client, pid, as_of))
-            compare_transactions(m, pid, exp["transactions"], await api_reads.transactions(client, pid))
-    assert not m, f"after killing {killed}:\n" + "\n".join(m[:30]) + f"\n({len(m)} mismatches)"
+        m = await compare_everything(client, expected)
+    assert not m, f"after killing {kills}:\n" + report(m)

@@ -5,26 +5,41 @@ import httpx
 
 from tests.integration import api_reads
 from tests.integration.conftest import publish_scenario
+from tests.integration.worker_routing import partition_of, partition_owners
 from tests.support.scenario import Mismatches, compare_cash, compare_positions, load_expected
 
 
-async def test_live_reads_are_right_whichever_worker_owns_the_portfolio(start_stack):
+def _raw_cash(state: dict) -> dict[str, str]:
+    return {c["currency"]: c["balance"] for c in state["cash"]}
+
+
+def _raw_realized(state: dict) -> dict[str, tuple[str, str]]:
+    return {p["security_id"]: (p["realized_local"], p["realized_base"]) for p in state["positions"]}
+
+
+async def test_live_reads_are_answered_by_the_partition_owner_with_the_expected_figures(start_stack):
     expected = load_expected("small")
     stack = await start_stack(workers=2)
     await publish_scenario(stack, "small")
 
+    m = Mismatches()
     async with httpx.AsyncClient(timeout=30) as client:
-        # Faust's router view: which worker holds which table partitions.
-        owners = (await client.get(f"{stack.worker_urls()[0]}/router/")).json()
-        holding = {host for host, tables in owners.items() if tables.get("folio-positions-positions-changelog")}
-        assert len(holding) == 2, owners
-
-        m = Mismatches()
+        owners = await partition_owners(client, stack.worker_urls()[0])
+        assert set(owners.values()) == set(stack.worker_urls()), owners
+        owned = {pid: owners[partition_of(pid)] for pid in expected["portfolios"]}
+        assert len(set(owned.values())) == 2, f"one worker owns every scenario portfolio: {owned}"
         for worker_url in stack.worker_urls():
             for pid, exp in expected["portfolios"].items():
-                # Ask each worker for every portfolio: those it does not own are routed.
-                body = (await client.get(f"{worker_url}/live/portfolios/{pid}/")).raise_for_status().json()
-                assert body["book"]["portfolio_id"] == pid
+                # Ask each worker for every portfolio: those it does not own are forwarded.
+                state = (await client.get(f"{worker_url}/live/portfolios/{pid}/")).raise_for_status().json()
+                assert state["worker"] == owned[pid], f"{pid} asked at {worker_url}"
+                compare_cash(m, f"{pid} via {worker_url}", exp["cash"], _raw_cash(state))
+                realized = _raw_realized(state)
+                for sid, position in exp["positions"].items():
+                    m.dec(f"{pid}/{sid} via {worker_url} realized_local", position["realized_local"],
+                          realized.get(sid, (None, None))[0])
+                    m.dec(f"{pid}/{sid} via {worker_url} realized_base", position["realized_base"],
+                          realized.get(sid, (None, None))[1])
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as api:
             for pid, exp in expected["portfolios"].items():
                 compare_positions(m, pid, exp["cost_method"], exp["positions"], await api_reads.positions(api, pid))

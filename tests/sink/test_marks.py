@@ -326,16 +326,31 @@ async def test_the_first_horizon_marks_every_portfolio_up_to_it(db):
     assert await horizon(db) == date(2024, 1, 5)
 
 
-async def test_a_transaction_after_the_horizon_moves_it_on(db):
+async def test_a_transaction_after_the_market_horizon_marks_only_its_own_portfolio(db):
     await given_portfolio(db, "P1")
     await given_portfolio(db, "P2")
     await given_horizon(db, date(2024, 1, 10))
 
     await write(db, tx_record("P1", "T1", "2024-01-12", seq=1))
 
-    # P1: from its trade date 01-12 on, and 01-11 .. 01-12 from the horizon: one range 01-11 → open.
-    assert await marks(db) == [("P1", date(2024, 1, 11), None), ("P2", date(2024, 1, 11), date(2024, 1, 12))]
-    assert await horizon(db) == date(2024, 1, 12)
+    # P1 from its trade date on (the series fills 01-11 itself); P2 is not touched and the
+    # market horizon stays at the latest price or FX date.
+    assert await marks(db) == [("P1", date(2024, 1, 12), None)]
+    assert await horizon(db) == date(2024, 1, 10)
+
+
+async def test_a_portfolio_horizon_is_the_market_horizon_or_its_latest_booked_trade_date(db):
+    await given_portfolio(db, "P1")
+    await given_portfolio(db, "P2")
+    await given_horizon(db, date(2024, 1, 10))
+    await write(db, tx_record("P1", "T1", "2024-01-12", seq=1), tx_record("P2", "T2", "2024-01-03", seq=2))
+
+    portfolio_horizon = "SELECT portfolio_horizon($1)"
+    assert await db.fetchval(portfolio_horizon, "P1") == date(2024, 1, 12)
+    assert await db.fetchval(portfolio_horizon, "P2") == date(2024, 1, 10)
+
+    await write(db, cancel_record("P1", "T1", seq=3, version=2))
+    assert await db.fetchval(portfolio_horizon, "P1") == date(2024, 1, 10)
 
 
 # --- coalescing ------------------------------------------------------------------------------------------------------
@@ -411,7 +426,8 @@ async def test_when_a_write_fails_midway_neither_the_data_nor_the_marks_are_kept
     batch: Batch = build_batch([tx_record("P1", "T1", "2024-01-12", seq=1)], CHANGELOGS)
     # A dead letter without a reason (NOT NULL) fails after the transaction was upserted.
     batch.dead_letters[("transactions", 0, 1)] = ("transactions", 0, 1, "P1", "{", None, None, None, "x",
-                                                   datetime(2024, 1, 12, tzinfo=UTC))
+                                                   datetime(2024, 1, 12, tzinfo=UTC), "utf-8", 1, None, False,
+                                                   "utf-8")
 
     with pytest.raises(asyncpg.NotNullViolationError):
         await write_batch(db, batch)
@@ -424,4 +440,4 @@ async def test_when_a_write_fails_midway_neither_the_data_nor_the_marks_are_kept
     batch.dead_letters.clear()
     await write_batch(db, batch)
     assert await db.fetchval("SELECT count(*) FROM transactions") == 1
-    assert await marks(db) == [("P1", date(2024, 1, 11), None)]
+    assert await marks(db) == [("P1", date(2024, 1, 12), None)]  # its own dates only: no market date moved

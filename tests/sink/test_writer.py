@@ -1,6 +1,7 @@
 """The sink's writes: idempotent on seq and source offset, history rewritten from the changed date."""
 from __future__ import annotations
 
+import base64
 import itertools
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,6 +12,7 @@ from core.ledger import apply_transaction, define_portfolio
 from core.store import MemoryStore
 from sink.runner import build_batch, changelog_topics
 from sink.writer import write_batch
+from streams.dead_letters import dead_letter
 from tests.core.factories import make_tx
 
 CHANGELOGS = changelog_topics("folio")
@@ -116,6 +118,27 @@ async def test_a_dead_letter_is_stored_once_per_source_offset(db):
     await write_batch(db, build_batch(records[:2], CHANGELOGS))
     await write_batch(db, build_batch(records[2:], CHANGELOGS))
     assert await db.fetchval("SELECT count(*) FROM dead_letters") == 1
+
+
+async def test_a_dead_letter_whose_raw_value_holds_nul_is_stored_exactly(db):
+    # Item 1 of issue 7: a raw value with a NUL byte crash-looped the sink for ever.
+    raw = b'{"transaction_id":"a\x00b","portfolio_id":"P1"}'
+    letter = dead_letter("transactions", 0, 5, b"P1", raw, "invalid_json", None, "not UTF-8 JSON")
+    await write_batch(db, build_batch([Record("dead_letters", 0, 0, b"P1", orjson.dumps(letter))], CHANGELOGS))
+    row = await db.fetchrow("SELECT raw_value, raw_encoding, raw_size, raw_truncated FROM dead_letters")
+    assert (base64.b64decode(row["raw_value"]), row["raw_encoding"], row["raw_size"], row["raw_truncated"]) == (
+        raw, "base64", 44, False)
+
+
+async def test_a_letter_from_older_code_with_nul_in_its_text_is_stored(db):
+    letter = {"source_topic": "transactions", "partition": 2, "offset": 41, "key": "P\x001",
+              "raw_value": "{\"transaction_id\":\"a\x00b\"}", "reason": "invalid_event", "field": "transaction_id",
+              "transaction_id": "a\x00b", "detail": "x\x00", "dead_lettered_at": "2026-01-01T00:00:00Z"}
+    await write_batch(db, build_batch([Record("dead_letters", 0, 0, b"P1", orjson.dumps(letter))], CHANGELOGS))
+    row = await db.fetchrow("SELECT key, key_encoding, raw_value, transaction_id, detail FROM dead_letters")
+    assert base64.b64decode(row["raw_value"]) == b'{"transaction_id":"a\x00b"}'
+    assert (base64.b64decode(row["key"]), row["key_encoding"]) == (b"P\x001", "base64")
+    assert (row["transaction_id"], row["detail"]) == ("a\\x00b", "x\\x00")
 
 
 async def test_a_price_correction_wins_and_a_replay_of_the_original_does_not(db):

@@ -16,7 +16,7 @@ from core.market import InstrumentInfo, MarketData, PriceBook
 from core.store import MemoryStore
 from core.transaction import TxFields
 from schemas.decode import Rejection, decode_event
-from tests.support.scenario import event_lines, scenario_path
+from tests.support.scenario import published_messages
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,8 @@ class Replayed:
 
 def replay_scenario(name: str) -> Replayed:
     store, fx, prices, instruments, dead = MemoryStore(), FxBook(), PriceBook(), {}, Counter()
-    raw_lines = (scenario_path(name) / "events.jsonl").read_bytes().splitlines()
-    for arrival, (line, raw_line) in enumerate(zip(event_lines(name), raw_lines, strict=True)):
-        value = line["value"]
-        raw = value.encode() if isinstance(value, str) else raw_line[raw_line.index(b',"value":') + 9:-1]
-        topic = line["topic"]
-        event = decode_event(topic, line["key"], raw)
+    for arrival, (topic, key, raw) in enumerate(published_messages(name)):
+        event = decode_event(topic, key, raw)
         if isinstance(event, Rejection):
             dead[event.reason] += 1
             continue

@@ -13,18 +13,66 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from schemas.decode import Rejection, decode_event
 
+# $FOLIO_SCENARIOS, else ../shared/scenarios beside the repository (as CI lays it out).
 SCENARIOS = Path(os.environ.get("FOLIO_SCENARIOS", Path(__file__).resolve().parents[3] / "shared" / "scenarios"))
+SCENARIO_NAMES = ("small", "medium")
 DEC_TOL = Decimal("1e-9")
 
 
+def missing_scenario(name: str) -> str | None:
+    """Why scenario `name` cannot be read, or None when it is there."""
+    folder = SCENARIOS / name
+    if (folder / "events.jsonl").is_file() and (folder / "expected.json").is_file():
+        return None
+    return f"scenario {name!r} not found at {folder} (set FOLIO_SCENARIOS or put shared/ beside the repository)"
+
+
 def scenario_path(name: str) -> Path:
+    """The scenario's folder; a test asking for a missing one is skipped saying so
+    (and fails under CI: see tests/conftest.py)."""
+    reason = missing_scenario(name)
+    if reason:
+        pytest.skip(reason)
     return SCENARIOS / name
+
+
+def scenario_params(per_portfolio: bool = False) -> list:
+    """Parameters for tests over every scenario (or every (scenario, portfolio)), built
+    at collection: a missing scenario is one case skipped saying why, not a collection error."""
+    params = []
+    for name in SCENARIO_NAMES:
+        reason = missing_scenario(name)
+        if reason:
+            values = (name, None) if per_portfolio else (name,)
+            params.append(pytest.param(*values, id=name, marks=pytest.mark.skip(reason=reason)))
+        elif per_portfolio:
+            params += [pytest.param(name, pid, id=f"{name}-{pid}") for pid in load_expected(name)["portfolios"]]
+        else:
+            params.append(pytest.param(name, id=name))
+    return params
 
 
 def load_expected(name: str) -> dict[str, Any]:
     return json.loads((scenario_path(name) / "expected.json").read_text())
+
+
+def published_messages(name: str) -> list[tuple[str, str, bytes]]:
+    """(topic, key, value bytes) of each line, as the scenarios README says to publish it:
+    an object value as its own JSON text from the line (numbers untouched), a string
+    value (a deliberately invalid payload) as its content verbatim."""
+    messages = []
+    for raw_line in (scenario_path(name) / "events.jsonl").read_bytes().splitlines():
+        if not raw_line:
+            continue
+        line = json.loads(raw_line)
+        value = line["value"]
+        raw = value.encode() if isinstance(value, str) else raw_line[raw_line.index(b',"value":') + 9:-1]
+        messages.append((line["topic"], line["key"], raw))
+    return messages
 
 
 def event_lines(name: str) -> list[dict[str, Any]]:
@@ -115,15 +163,10 @@ def price_history(name: str) -> dict[str, dict[str, Decimal]]:
     corrects the earlier one.
     """
     history: dict[str, dict[str, Decimal]] = {}
-    for raw_line in (scenario_path(name) / "events.jsonl").read_bytes().splitlines():
-        if not raw_line:
+    for topic, key, raw in published_messages(name):
+        if topic != "prices":
             continue
-        line = json.loads(raw_line)
-        if line["topic"] != "prices":
-            continue
-        value = line["value"]
-        raw = value.encode() if isinstance(value, str) else raw_line[raw_line.index(b',"value":') + 9:-1]
-        event = decode_event("prices", line["key"], raw)
+        event = decode_event("prices", key, raw)
         if isinstance(event, Rejection):
             continue
         history.setdefault(event.security_id, {})[event.price_date.isoformat()] = event.price

@@ -25,14 +25,13 @@ from core.analytics.performance import performance
 from core.analytics.periods import clamp_period, resolve_period
 from core.analytics.returns import benchmark_returns, daily_returns
 from core.analytics.risk import FIGURES, risk_for_period
-from tests.support.scenario import Mismatches, load_expected, price_history
+from tests.support.scenario import Mismatches, load_expected, price_history, scenario_params
 
-SCENARIOS = ("small", "medium")
 PERFORMANCE_FIGURES = ("twr", "twr_annualized", "mwr_annualized", "mwr_period")
 
 
 def portfolios():
-    return [(name, pid) for name in SCENARIOS for pid in load_expected(name)["portfolios"]]
+    return scenario_params(per_portfolio=True)
 
 
 def floats(values) -> np.ndarray:
@@ -68,7 +67,14 @@ def period_of(entry: dict) -> tuple[date, date]:
 
 @pytest.fixture(scope="module")
 def expected():
-    return {name: load_expected(name) for name in SCENARIOS}
+    """scenario name → its expected.json, read once on first use."""
+    return _Expected()
+
+
+class _Expected(dict):
+    def __missing__(self, name: str) -> dict:
+        self[name] = load_expected(name)
+        return self[name]
 
 
 @pytest.mark.parametrize("name, pid", portfolios())

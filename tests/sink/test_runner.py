@@ -1,0 +1,54 @@
+"""The sink isolates a record the database refuses: it is dead-lettered, the rest of its batch is written."""
+from __future__ import annotations
+
+import orjson
+
+from core.ledger import apply_transaction, define_portfolio
+from core.store import MemoryStore
+from sink.runner import Sink
+from tests.core.factories import make_tx
+from tests.sink.test_writer import CHANGELOGS, Record, changelog
+
+
+def ledger_records(*transaction_ids: str) -> list[Record]:
+    store = MemoryStore()
+    define_portfolio(store, {"portfolio_id": "P1", "name": "P", "base_currency": "USD",
+                             "cost_method": "FIFO", "open_date": "2024-01-01"}, 0)
+    for arrival, tid in enumerate(transaction_ids, start=1):
+        apply_transaction(store, make_tx("DEPOSIT", security=None, amount="100", transaction_id=tid),
+                          arrival, lambda *a: None)
+    return ([changelog("books", b) for b in store.portfolios.values()]
+            + [changelog("ledger", t) for t in store.txs.values()]
+            + [changelog("cash", c) for c in store.cash.values()])
+
+
+async def test_a_nul_in_a_transaction_id_is_dead_lettered_and_the_rest_of_the_batch_is_stored(db, sink_database_url):
+    # Issue 7, item 1: this record crash-looped the sink (CharacterNotInRepertoireError) for ever.
+    records = ledger_records("T1", "a\x00b", "T3")
+    unreadable = Record(next(iter(CHANGELOGS)), 0, 999, b"k", b"{not json")
+    sink = Sink("unused:9092", sink_database_url)
+    letters, _ = await sink._write_records([*records, unreadable])
+    await sink._conn.close()
+
+    assert sorted((letter["reason"], letter["offset"]) for letter in letters) == sorted(
+        [("sink_rejected", records[2].offset), ("sink_rejected", 999)])
+    assert "CharacterNotInRepertoireError" in next(x["detail"] for x in letters if x["offset"] != 999)
+    assert sorted(r["transaction_id"] for r in await db.fetch("SELECT transaction_id FROM transactions")) == [
+        "T1", "T3"]
+    assert await db.fetchval("SELECT balance FROM cash_balances") == 300
+    assert await db.fetchval("SELECT count(*) FROM portfolios") == 1
+
+
+async def test_garbage_on_the_dead_letter_topic_becomes_a_letter_the_sink_can_store(db, sink_database_url):
+    garbage = Record("dead_letters", 1, 17, b"\x00", b'{"reason": 42}')
+    sink = Sink("unused:9092", sink_database_url)
+    letters, _ = await sink._write_records([garbage])
+    # Stored as the sink will find it on the topic: once, and without another rejection.
+    again, _ = await sink._write_records([Record("dead_letters", 0, 0, b"k", orjson.dumps(letters[0]))])
+    await sink._conn.close()
+
+    assert [(x["source_topic"], x["partition"], x["offset"], x["reason"]) for x in letters] == [
+        ("dead_letters", 1, 17, "sink_rejected")]
+    assert again == []
+    row = await db.fetchrow("SELECT raw_value, reason, key_encoding FROM dead_letters")
+    assert (row["raw_value"], row["reason"], row["key_encoding"]) == ('{"reason": 42}', "sink_rejected", "base64")
