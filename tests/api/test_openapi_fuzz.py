@@ -33,7 +33,7 @@ from api.main import create_app
 from api.models import Accepted, IngestRejection
 from api.settings import ApiSettings
 from tests.integration.conftest import start_stack  # noqa: F401 - the fixture
-from tests.support.hostile import HOSTILE_FRAGMENTS, huge_string
+from tests.support.hostile import HOSTILE_FRAGMENTS, MEGABYTE, huge_string
 
 pytestmark = pytest.mark.integration
 
@@ -191,6 +191,8 @@ def _run_ingest_bodies(base_url: str, counts: Counter, failures: list[str]) -> N
         def fuzz(body: bytes) -> None:
             counts[label] += 1
             response = client.post(f"/ingest/{topic}", content=body, headers={"content-type": "application/json"})
+            if response.status_code == 413 and len(body) > MEGABYTE:
+                return  # a body limit (FOLIO_MAX_BODY_BYTES) is a documented answer to a large body
             model = {202: Accepted, 422: IngestRejection}.get(response.status_code)
             try:
                 if model is None:
