@@ -34,6 +34,10 @@ class NotFound(ApiError):
     status_code = 404
 
 
+class PayloadTooLarge(ApiError):
+    status_code = 413
+
+
 class Unavailable(ApiError):
     status_code = 503
     service = "service"

@@ -4,7 +4,13 @@ A body is a JSON array of events, or `{"items": [...]}`. It is parsed
 exactly (numbers with a fraction become Decimal, never float), each item is
 validated with the topic's event schema, and the request is all or nothing:
 any invalid item → IngestRejected naming every bad item and its field.
-Valid events are published as their normalized JSON (decimals as strings,
+Two items with the same identity (`IDENTITY`) are refused too: the second
+would reach the consumers as a duplicate they silently ignore (or as an
+overwrite of the first), so the 202 would not tell the truth. Versions of one
+transaction may follow each other in one request, in increasing order (e.g.
+a booking and its cancellation): that is how the ledger applies them.
+The body is read up to the API's `max_body_bytes` (413 beyond it, whatever
+Content-Length says). Valid events are published as their normalized JSON (decimals as strings,
 dates as YYYY-MM-DD, unknown fields dropped) under `message_key`.
 """
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 
 from fastapi import Request
 
-from api.errors import IngestRejected
+from api.errors import IngestRejected, PayloadTooLarge
 from api.publisher import Message
 from schemas.decode import Event, Rejection, message_key, parse_json, validate_item
 
@@ -27,6 +33,15 @@ TOPICS = {
 }
 MAX_ITEMS = 10_000
 
+# What identifies an item per topic; the last field is the one a duplicate is named by.
+IDENTITY = {
+    "portfolios": ("portfolio_id",),
+    "instruments": ("security_id",),
+    "transactions": ("portfolio_id", "transaction_id"),
+    "prices": ("security_id", "price_date"),
+    "fx_rates": ("from_currency", "to_currency", "rate_date"),
+}
+
 
 def _problem(item: int | None, field: str | None, reason: str, message: str) -> dict[str, Any]:
     return {"item": item, "field": field, "reason": reason, "message": message}
@@ -34,7 +49,7 @@ def _problem(item: int | None, field: str | None, reason: str, message: str) -> 
 
 async def read_items(request: Request) -> list[Any]:
     """The request's items (dependency): 422 unless a JSON array or {"items": [...]}."""
-    raw = await request.body()
+    raw = await _read_body(request, request.app.state.resources.settings.max_body_bytes)
     try:
         body = parse_json(raw)
     except ValueError as exc:
@@ -50,6 +65,24 @@ async def read_items(request: Request) -> list[Any]:
     return body
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, or 413 as soon as it is known to be longer than `limit`
+    (from Content-Length, or while streaming: a chunked body has none)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit, f"Content-Length is {declared}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit, "the body is longer")
+    return bytes(body)
+
+
+def _too_large(limit: int, why: str) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body exceeds {limit} bytes (FOLIO_MAX_BODY_BYTES): {why}")
+
+
 def validate_items(topic: str, items: list[Any]) -> list[Event]:
     events: list[Event] = []
     problems: list[dict[str, Any]] = []
@@ -61,7 +94,41 @@ def validate_items(topic: str, items: list[Any]) -> list[Event]:
             events.append(checked)
     if problems:
         raise IngestRejected(problems)
+    problems = _duplicates(topic, events)
+    if problems:
+        raise IngestRejected(problems)
     return events
+
+
+def identity(topic: str, event: Event) -> dict[str, str | int]:
+    """The item's identity as JSON (transactions add their version)."""
+    fields = IDENTITY[topic] + (("version",) if topic == "transactions" else ())
+    return {f: _json_value(getattr(event, f)) for f in fields}
+
+
+def _json_value(value: Any) -> str | int:
+    return value if isinstance(value, (str, int)) else value.isoformat()
+
+
+def _duplicates(topic: str, events: list[Event]) -> list[dict[str, Any]]:
+    fields = IDENTITY[topic]
+    first_seen: dict[tuple, tuple[int, int]] = {}  # identity → (item, version)
+    problems = []
+    for index, event in enumerate(events):
+        key = tuple(getattr(event, f) for f in fields)
+        version = getattr(event, "version", 0)
+        earlier = first_seen.get(key)
+        if earlier is None or (topic == "transactions" and version > earlier[1]):
+            first_seen[key] = (index, version)
+            continue
+        named = ", ".join(f"{f}={_json_value(v)}" for f, v in zip(fields, key))
+        if topic == "transactions" and version != earlier[1]:
+            field, why = "version", f"version {version} is not above version {earlier[1]} of item {earlier[0]}"
+        else:
+            field, why = fields[-1], f"same as item {earlier[0]}"
+        problem = _problem(index, field, "duplicate_id", f"duplicate id ({named}): {why}")
+        problems.append({**problem, "items": [earlier[0], index]})
+    return problems
 
 
 def to_messages(topic: str, events: list[Event]) -> list[Message]:

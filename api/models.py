@@ -29,6 +29,12 @@ class Paginated(BaseModel):
 
 class Accepted(BaseModel):
     accepted: int
+    ids: list[dict[str, str | int]] = Field(
+        description="each accepted item's identity, in request order (transactions: portfolio_id, "
+                    "transaction_id, version)")
+    tracked: bool | None = Field(
+        None, description="transactions only: the ids were recorded, so their status reads `pending` "
+                           "until applied (false when PostgreSQL could not be reached)")
 
 
 class IngestProblem(BaseModel):
@@ -36,6 +42,7 @@ class IngestProblem(BaseModel):
     field: str | None
     reason: str
     message: str
+    items: list[int] | None = Field(None, description="duplicate_id: the earlier item and this one")
 
 
 class IngestRejection(BaseModel):
@@ -145,6 +152,50 @@ class TransactionsOut(Paginated):
     items: list[TransactionOut]
 
 
+class TransactionVersionOut(BaseModel):
+    """One version of a transaction as the ledger put it in effect."""
+
+    version: int
+    status: str
+    seen_at: datetime = Field(description="when the sink first stored this version")
+    type: str | None
+    trade_date: date | None
+    security_id: str | None
+    quantity: Money | None
+    price: Money | None
+    amount: Money | None
+    fees: Money | None
+    currency: str | None
+    arrival: int
+
+
+class TransactionLetterOut(BaseModel):
+    source_topic: str
+    partition: int
+    offset: int
+    reason: str
+    field: str | None
+    detail: str
+    state: str
+    attempts: int
+    dead_lettered_at: datetime
+
+
+TransactionStatus = Literal["booked", "cancelled", "dead_lettered", "pending"]
+
+
+class TransactionStatusOut(BaseModel):
+    portfolio_id: str
+    transaction_id: str
+    status: TransactionStatus = Field(description=(
+        "pending: a version accepted by ingest is neither in effect nor dead-lettered yet; else booked or "
+        "cancelled (the version in effect), else dead_lettered"))
+    version: int | None = Field(description="the version in effect, if any")
+    versions: list[TransactionVersionOut]
+    dead_letters: list[TransactionLetterOut]
+    pending_versions: list[int]
+
+
 # --- cash -------------------------------------------------------------------
 
 class CashBalanceOut(BaseModel):
@@ -181,10 +232,17 @@ class DeadLetterOut(BaseModel):
     raw_sha256: str | None
     raw_truncated: bool
     key_encoding: str
+    state: str = Field(description="open, redriven, resolved or failed_again")
+    attempts: int = Field(description="times its event was rejected (1 + failed redrives)")
+    redrive_id: str | None
+    redriven_at: datetime | None
+    resolved_at: datetime | None
+    last_failed_at: datetime | None
 
 
 class DeadLettersOut(Paginated):
     by_reason: dict[str, int]
+    by_state: dict[str, int]
     items: list[DeadLetterOut]
 
 

@@ -7,6 +7,8 @@
   one or more, comma-separated (default http://127.0.0.1:6066).
 - `FOLIO_WORKER_TIMEOUT`, `FOLIO_DB_TIMEOUT`, `FOLIO_BROKER_TIMEOUT`: seconds
   (defaults 5, 5, 10).
+- `FOLIO_MAX_BODY_BYTES`: the largest request body a write endpoint reads
+  (default 8 MiB); a longer one answers 413.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from folio.config import load_settings
 
 DEFAULT_WORKER_URL = "http://127.0.0.1:6066"
+# 10,000 items (the most one request may hold) of about 400 bytes each, twice over.
+DEFAULT_MAX_BODY_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class ApiSettings:
     worker_timeout: float = 5.0
     db_timeout: float = 5.0
     broker_timeout: float = 10.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -37,4 +42,5 @@ class ApiSettings:
             worker_timeout=float(os.environ.get("FOLIO_WORKER_TIMEOUT", "5")),
             db_timeout=float(os.environ.get("FOLIO_DB_TIMEOUT", "5")),
             broker_timeout=float(os.environ.get("FOLIO_BROKER_TIMEOUT", "10")),
+            max_body_bytes=int(os.environ.get("FOLIO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         )

@@ -51,7 +51,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run broker, PostgreSQL, workers, sink and API on this machine")
-    up.add_argument("--demo", action="store_true", help="also load a demo portfolio")
+    up.add_argument("--demo", action="store_true",
+                    help="load the demo book if the book is empty (never over a portfolio that exists)")
     up.add_argument("--port", type=int, default=settings.api_port, help="API port (default %(default)s)")
     up.add_argument("--data-dir", type=Path, default=settings.data_dir, help="local state (default %(default)s)")
     up.set_defaults(handler=_up)
@@ -103,9 +104,14 @@ def _produce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
-    from folio.dlq import list_dead_letters
+    from folio.dlq import letters_with_state, list_dead_letters
 
-    letters = asyncio.run(list_dead_letters(settings.broker))
+    # PostgreSQL keeps one letter per original event with its state; the topic
+    # has every letter ever written (a redrive that failed again adds one).
+    if settings.database_url:
+        letters = asyncio.run(letters_with_state(settings.database_url))
+    else:
+        letters = asyncio.run(list_dead_letters(settings.broker))
     if args.json:
         print(json.dumps(letters, indent=2, ensure_ascii=False))
         return 0
@@ -113,14 +119,24 @@ def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
         print(_describe(letter))
     reasons = Counter(letter.get("reason", "?") for letter in letters)
     summary = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+    states = Counter(letter["state"] for letter in letters if letter.get("state"))
+    summary += "".join(f"; {state} {count}" for state, count in sorted(states.items()))
     print(f"{len(letters)} dead letters" + (f" ({summary})" if summary else ""))
     return 0
 
 
 def _dlq_redrive(args: argparse.Namespace, settings: Settings) -> int:
-    from folio.dlq import redrive
+    from folio.dlq import redrive_run
 
-    print(f"re-published {asyncio.run(redrive(settings.broker))} dead letters")
+    report = asyncio.run(redrive_run(settings.broker, database_url=settings.database_url))
+    for refusal in report.refused:
+        print(refusal, file=sys.stderr)
+    line = f"re-published {report.published} dead letters"
+    if report.published or report.refused:
+        line += f" (redrive {report.redrive_id}, refused {len(report.refused)})"
+        if not settings.database_url:
+            line += "; no DATABASE_URL: letter states not recorded"
+    print(line)
     return 0
 
 
@@ -140,6 +156,8 @@ def _series_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 def _describe(letter: dict) -> str:
     source = f"{letter.get('source_topic')}[{letter.get('partition')}]@{letter.get('offset')}"
     parts = [source, str(letter.get("reason")), f"key={letter.get('key')}"]
+    if letter.get("state"):
+        parts.append(f"state={letter['state']} attempts={letter.get('attempts')}")
     if letter.get("field"):
         parts.append(f"field={letter['field']}")
     if letter.get("transaction_id"):

@@ -13,6 +13,9 @@ class Settings:
     data_dir: Path
     app_id: str
     api_port: int
+    # Ports `folio up` prefers for the embedded broker and the worker's web server (free ones if taken).
+    broker_port: int = 9092
+    worker_port: int = 6066
 
     @property
     def broker(self) -> str:
@@ -26,4 +29,6 @@ def load_settings() -> Settings:
         data_dir=Path(os.environ.get("FOLIO_DATA_DIR", ".folio")).resolve(),
         app_id=os.environ.get("FOLIO_APP_ID", "folio"),
         api_port=int(os.environ.get("FOLIO_API_PORT", "8000")),
+        broker_port=int(os.environ.get("FOLIO_BROKER_PORT", "9092")),
+        worker_port=int(os.environ.get("FOLIO_WORKER_WEB_PORT", "6066")),
     )

@@ -10,23 +10,39 @@ past it, then commits. A crash between publishing and committing can publish
 a letter twice; Folio's consumers are idempotent (duplicate versions change
 nothing, an invalid event is simply dead-lettered again), so that is safe.
 
+With a database (`DATABASE_URL`), each run gets a redrive id and records in
+PostgreSQL where each letter's record was re-published (the producer's
+answer), and marks the letter `redriven`; the sink then marks it `resolved`
+or `failed_again` (sink.dead_letter_lifecycle). `letters_with_state` lists
+letters from there, one per original source, with state and attempts.
+
+A letter whose raw value was truncated (letters stay under the broker's size
+limit) is redriven from the original record, re-read at its source
+(topic, partition, offset); if that record is gone it is refused with a
+message, not re-published.
+
 Reads stop at the high watermark that the fetch responses report, not at
 ListOffsets, which the development broker answers wrongly (see
 folio.devenv.tansu_highwater); this works the same on real Kafka.
 """
 from __future__ import annotations
 
+import asyncio
 import heapq
 import json
 import logging
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from folio.log_end import fetch_until_end
-
-from folio.produce import Event, kafka_producer, send_all
+from folio.produce import Event, kafka_producer
 from schemas.events import letter_bytes
+from sink.dead_letter_lifecycle import Redriven, record_redrive
 from streams.dead_letters import DEAD_LETTERS_TOPIC
 
 log = logging.getLogger(__name__)
@@ -56,38 +72,95 @@ async def list_dead_letters(bootstrap: str) -> list[dict]:
     return [_as_listed(record) for record in records]
 
 
-async def redrive(bootstrap: str, *, group_id: str = REDRIVE_GROUP) -> int:
-    """Re-publish each dead letter not redriven before; return how many were published.
+@dataclass
+class RedriveReport:
+    redrive_id: str
+    published: int = 0
+    refused: list[str] = field(default_factory=list)  # one message per letter not re-published
+
+
+async def redrive(bootstrap: str, *, group_id: str = REDRIVE_GROUP, database_url: str | None = None) -> int:
+    """`redrive_run`, answering only how many letters were re-published."""
+    return (await redrive_run(bootstrap, group_id=group_id, database_url=database_url)).published
+
+
+async def redrive_run(bootstrap: str, *, group_id: str = REDRIVE_GROUP,
+                      database_url: str | None = None) -> RedriveReport:
+    """Re-publish each dead letter not redriven before.
 
     Every letter goes to its `source_topic` with its original key and its
-    `raw_value` (the original message as text) encoded as UTF-8. Letters that cannot be redriven (no source topic
-    or raw value) are logged and skipped, and count as done.
+    `raw_value` (the original message as text) encoded as UTF-8, or the
+    original record when the raw value was truncated. Letters that cannot be
+    redriven are refused (logged, listed in the report) and count as done.
     """
+    report = RedriveReport(f"R-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}")
     consumer = _reader(bootstrap, group_id=group_id)
     try:
         await consumer.start()
         partitions = await _dead_letter_partitions(consumer)
         if not partitions:
-            return 0
+            return report
         # Manual assignment with explicit commits: no group join (which tansu
         # delays by half the session timeout) and exact control of progress.
         consumer.assign(partitions)
         await _seek_to_committed(consumer, partitions)
         records = await read_to_end(consumer, partitions)
         if not records:
-            return 0
-        events = [event for event in map(_redrive_event, records) if event is not None]
-        producer = kafka_producer(bootstrap, client_id="folio-dlq-redrive")
-        try:
-            await producer.start()
-            published = await send_all(producer, events)
-        finally:
-            await producer.stop()
+            return report
+        letters = []
+        for record in records:
+            found = await _redrive_event(bootstrap, record)
+            if isinstance(found, str):
+                log.warning("%s", found)
+                report.refused.append(found)
+            else:
+                letters.append(found)
+        redriven = await _publish(bootstrap, letters)
+        report.published = len(redriven)
+        if database_url and redriven:
+            conn = await asyncpg.connect(database_url)
+            try:
+                await record_redrive(conn, report.redrive_id, datetime.now(timezone.utc), redriven)
+            finally:
+                await conn.close()
         await consumer.commit(_next_offsets(records))
     finally:
         await consumer.stop()
-    log.info("redrove %d of %d dead letters", published, len(records))
-    return published
+    log.info("redrive %s: re-published %d of %d dead letters", report.redrive_id, report.published, len(records))
+    return report
+
+
+async def letters_with_state(database_url: str) -> list[dict]:
+    """The letters PostgreSQL keeps (one per original source), oldest first, with their lifecycle."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT source_topic, source_partition AS partition, source_offset AS offset, key, reason, field,"
+            " transaction_id, detail, dead_lettered_at, state, attempts, redrive_id, redriven_at, resolved_at,"
+            " last_failed_at FROM dead_letters"
+            " ORDER BY dead_lettered_at, source_topic, source_partition, source_offset")
+    finally:
+        await conn.close()
+    return [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in r.items()} for r in rows]
+
+
+# A letter to re-publish: the event, and where the letter says it came from.
+_Letter = tuple[Event, tuple[str, int, int]]
+
+
+async def _publish(bootstrap: str, letters: Sequence[_Letter]) -> list[Redriven]:
+    """Publish in order; where each landed (from the producer's answers) with its letter's source."""
+    if not letters:
+        return []
+    producer = kafka_producer(bootstrap, client_id="folio-dlq-redrive")
+    try:
+        await producer.start()
+        pending = [await producer.send(event.topic, event.value, key=event.key) for event, _ in letters]
+        answers = await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return [(md.topic, md.partition, md.offset, event.key.decode("utf-8", "replace") if event.key else None,
+             *source) for md, (event, source) in zip(answers, letters)]
 
 
 async def read_to_end(consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]) -> list[ConsumerRecord]:
@@ -156,20 +229,46 @@ def _as_listed(record: ConsumerRecord) -> dict:
     return {**letter, "dead_letter_partition": record.partition, "dead_letter_offset": record.offset}
 
 
-def _redrive_event(record: ConsumerRecord) -> Event | None:
+async def _redrive_event(bootstrap: str, record: ConsumerRecord) -> _Letter | str:
+    """The event to re-publish and its letter's source, or why not (a message)."""
     letter = _parse(record)
-    where = f"{record.topic}[{record.partition}]@{record.offset}"
+    where = f"dead letter {record.topic}[{record.partition}]@{record.offset}"
     if letter is None:
-        log.warning("skipping %s: not a JSON object", where)
-        return None
+        return f"skipping {where}: not a JSON object"
     source_topic, raw_value, key = letter.get("source_topic"), letter.get("raw_value"), letter.get("key")
     if not isinstance(source_topic, str) or not source_topic or not isinstance(raw_value, str):
-        log.warning("skipping %s: needs a source_topic and a raw_value string", where)
-        return None
-    if letter.get("raw_truncated"):
-        log.warning("skipping %s: it keeps only the head of a %s-byte value", where, letter.get("raw_size"))
-        return None
+        return f"skipping {where}: needs a source_topic and a raw_value string"
+    partition, offset = letter.get("partition"), letter.get("offset")
+    source = (source_topic, partition if isinstance(partition, int) else -1, offset if isinstance(offset, int) else -1)
     # The dead letter's own Kafka key is the original key too: the fallback.
-    return Event(source_topic, letter_bytes(key, letter.get("key_encoding")) if isinstance(key, str) else record.key,
-                 letter_bytes(raw_value, letter.get("raw_encoding")))
+    key_bytes = letter_bytes(key, letter.get("key_encoding")) if isinstance(key, str) else record.key
+    if not letter.get("raw_truncated"):
+        return Event(source_topic, key_bytes, letter_bytes(raw_value, letter.get("raw_encoding"))), source
+    original = await _original_record(bootstrap, *source)
+    if original is None:
+        return (f"refusing {where}: its raw value was truncated and the original record "
+                f"{source_topic}[{source[1]}]@{source[2]} is gone")
+    return Event(source_topic, original.key, original.value or b""), source
 
+
+async def _original_record(bootstrap: str, topic: str, partition: int, offset: int) -> ConsumerRecord | None:
+    """The record at (topic, partition, offset), or None if the log no longer (or never) held it."""
+    if partition < 0 or offset < 0:
+        return None
+    consumer = _reader(bootstrap)
+    tp = TopicPartition(topic, partition)
+    try:
+        await consumer.start()
+        if topic not in await consumer.topics() or partition not in (consumer.partitions_for_topic(topic) or ()):
+            return None
+        consumer.assign([tp])
+        if offset < (await consumer.beginning_offsets([tp]))[tp]:
+            return None
+        consumer.seek(tp, offset)
+        async for batches in fetch_until_end(consumer, [tp], stall_timeout=_STALL_TIMEOUT_S):
+            for r in batches.get(tp, []):
+                if r.offset >= offset:
+                    return r if r.offset == offset else None
+    finally:
+        await consumer.stop()
+    return None

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from folio.config import load_settings
 from folio.devenv.broker import free_port
+from folio.devenv.progress import topic_sizes
+from folio.devenv.run_state import AlreadyRunning
 from folio.devenv.stack import Stack
 from folio.produce import produce_file
 
@@ -22,6 +24,11 @@ def _port_free(port: int) -> bool:
 
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+async def book_has_portfolios(stack: Stack) -> bool:
+    """Any portfolio event on the broker: then --demo must not load (it would undo the user's changes)."""
+    return (await topic_sizes(stack.bootstrap, ["portfolios"]))["portfolios"] > 0
 
 
 async def _load_demo(stack: Stack) -> None:
@@ -38,14 +45,14 @@ async def _load_demo(stack: Stack) -> None:
         os.unlink(f.name)
 
 
-async def _up(args: argparse.Namespace) -> None:
+async def _up(args: argparse.Namespace) -> int:
     settings = load_settings()
     stack = Stack(
         Path(args.data_dir).resolve(), api_port=args.port,
-        worker_port=6066 if _port_free(6066) else free_port(),
+        worker_port=settings.worker_port if _port_free(settings.worker_port) else free_port(),
         kafka_bootstrap=settings.kafka_bootstrap, database_url=settings.database_url,
-        broker_port=9092 if _port_free(9092) else None, app_id=settings.app_id,
-        persist_broker=True,
+        broker_port=settings.broker_port if _port_free(settings.broker_port) else None, app_id=settings.app_id,
+        durable_broker=True, ready_timeout=900.0,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -53,9 +60,26 @@ async def _up(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     print(f"folio: starting (data in {stack.data_dir}) …", flush=True)
     logging.getLogger("folio.stack").setLevel(logging.WARNING)
-    await stack.start()
     try:
-        if args.demo:
+        await stack.start()
+    except AlreadyRunning as exc:
+        print(f"folio: {exc}", flush=True)
+        return 2
+    except BaseException:
+        for line in stack.report:
+            print(line, flush=True)
+        try:
+            await stack.stop()
+        except Exception:  # noqa: BLE001 - the start's own error is the one to show
+            log.exception("stopping after a failed start failed too")
+        raise
+    for line in stack.report:
+        print(line, flush=True)
+    try:
+        if args.demo and await book_has_portfolios(stack):
+            print("folio: the book already has portfolios; --demo loads nothing (it only seeds an empty book)",
+                  flush=True)
+        elif args.demo:
             print("folio: loading the demo book …", flush=True)
             await _load_demo(stack)
         print(f"""
@@ -85,9 +109,9 @@ Ctrl-C stops everything.""", flush=True)
         print("\nfolio: stopping …", flush=True)
         await stack.stop()
         print("folio: stopped.", flush=True)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(_up(args))
-    return 0
+    return asyncio.run(_up(args))

@@ -36,6 +36,27 @@ def transaction_row(state: dict[str, Any]) -> tuple:
             orjson.dumps(state["cash"]).decode(), state["seq"])
 
 
+def transaction_version_row(state: dict[str, Any]) -> tuple:
+    """One version of a transaction (transaction_versions), guarded by the ledger's seq."""
+    f = state["fields"]
+    return (f["portfolio_id"], f["transaction_id"], f["version"], f["status"], f["type"],
+            _date(f["trade_date"]), f.get("security_id"), _d(f.get("quantity")), _d(f.get("price")),
+            _d(f.get("amount")), _d(f.get("fees")), f.get("currency"), state["arrival"], state["seq"])
+
+
+def letter_transaction(row: tuple) -> tuple[str, str, int | None] | None:
+    """(portfolio_id, transaction_id, version or None if unreadable) a `transactions` letter
+    names, from its stored row (`dead_letter_row`: text already fit for PostgreSQL)."""
+    topic, key, raw, transaction_id, raw_encoding, key_encoding = row[0], row[3], row[4], row[7], row[10], row[14]
+    if topic != "transactions" or not transaction_id or not key or key_encoding != "utf-8":
+        return None
+    try:
+        version = orjson.loads(raw).get("version", 1) if raw_encoding == "utf-8" else None
+    except (orjson.JSONDecodeError, AttributeError):
+        version = None
+    return (key, transaction_id, version if type(version) is int else None)
+
+
 def cash_row(state: dict[str, Any]) -> tuple:
     return (state["portfolio_id"], state["currency"], Decimal(state["balance"]), state["movers"], state["seq"])
 
@@ -88,6 +109,11 @@ class Batch:
     prices: dict[tuple, tuple] = field(default_factory=dict)
     fx_rates: dict[tuple, tuple] = field(default_factory=dict)
     dead_letters: dict[tuple, tuple] = field(default_factory=dict)
+    transaction_versions: dict[tuple[str, str, int], tuple] = field(default_factory=dict)
+    # Not rows of their own: what the batch tells about ingest receipts and
+    # redriven dead letters (sink.dead_letter_lifecycle).
+    letter_transactions: list[tuple[str, str, int | None]] = field(default_factory=list)
+    reference_sources: list[tuple[str, int, int]] = field(default_factory=list)
 
     def add_position(self, state: dict[str, Any]) -> None:
         key = (state["portfolio_id"], state["security_id"])
@@ -97,8 +123,18 @@ class Batch:
         elif state["seq"] > change.state["seq"]:
             change.merge(state)
 
+    def add_transaction_version(self, state: dict[str, Any]) -> None:
+        f = state["fields"]
+        key = (f["portfolio_id"], f["transaction_id"], f["version"])
+        known = self.transaction_versions.get(key)
+        if known is None or state["seq"] > known[-1]:
+            self.transaction_versions[key] = transaction_version_row(state)
+
     def __len__(self) -> int:
-        return sum(len(getattr(self, n)) for n in self.__dataclass_fields__)
+        return sum(len(getattr(self, n)) for n in self.__dataclass_fields__ if n not in _NOT_ROWS)
+
+
+_NOT_ROWS = {"letter_transactions", "reference_sources"}
 
 
 def dead_letter_row(value: dict[str, Any]) -> tuple:

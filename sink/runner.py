@@ -23,7 +23,7 @@ from aiokafka.structs import ConsumerRecord
 
 from schemas.decode import Rejection, decode_event
 from sink.migrate import migrate
-from sink.rows import Batch, cash_row, dead_letter_row, portfolio_row, transaction_row
+from sink.rows import Batch, cash_row, dead_letter_row, letter_transaction, portfolio_row, transaction_row
 from sink.writer import write_batch
 from folio.faults import fault_point
 from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, publish_letters
@@ -74,6 +74,7 @@ def _add(batch: Batch, r: ConsumerRecord, changelogs: dict[str, str]) -> None:
         elif table == "ledger":
             f = state["fields"]
             batch.transactions[(f["portfolio_id"], f["transaction_id"])] = transaction_row(state)
+            batch.add_transaction_version(state)
         elif table == "cash":
             batch.cash[(state["portfolio_id"], state["currency"])] = cash_row(state)
         else:
@@ -82,10 +83,14 @@ def _add(batch: Batch, r: ConsumerRecord, changelogs: dict[str, str]) -> None:
     if r.topic == DEAD_LETTERS_TOPIC:
         row = dead_letter_row(orjson.loads(r.value))
         batch.dead_letters[row[:3]] = row
+        named = letter_transaction(row)
+        if named is not None:
+            batch.letter_transactions.append(named)
         return
     event = decode_event(r.topic, r.key, r.value or b"")  # as the worker decides it
     if isinstance(event, Rejection):
         return  # the positions worker dead-letters it
+    batch.reference_sources.append((r.topic, r.partition, r.offset))
     if r.topic == "instruments":
         batch.instruments[event.security_id] = (
             event.security_id, event.name, event.currency, event.isin, event.asset_class,

@@ -9,6 +9,7 @@ from datetime import date
 
 import asyncpg
 
+from sink import dead_letter_lifecycle as lifecycle
 from sink.marks import Mark, previous_transactions, record_marks
 from sink.rows import Batch
 
@@ -105,6 +106,31 @@ VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
 ON CONFLICT DO NOTHING
 """
 
+UPSERT_TRANSACTION_VERSIONS = """
+INSERT INTO transaction_versions (portfolio_id, transaction_id, version, status, type, trade_date,
+  security_id, quantity, price, amount, fees, currency, arrival, seq)
+SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::date[], $7::text[],
+                     $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::text[], $13::bigint[],
+                     $14::bigint[])
+ON CONFLICT (portfolio_id, transaction_id, version) DO UPDATE SET
+  status = EXCLUDED.status, type = EXCLUDED.type, trade_date = EXCLUDED.trade_date,
+  security_id = EXCLUDED.security_id, quantity = EXCLUDED.quantity, price = EXCLUDED.price,
+  amount = EXCLUDED.amount, fees = EXCLUDED.fees, currency = EXCLUDED.currency,
+  arrival = EXCLUDED.arrival, seq = EXCLUDED.seq
+WHERE transaction_versions.seq < EXCLUDED.seq
+"""
+
+# A receipt is settled once its version (or a higher one) is in effect, or the
+# version was dead-lettered (NULL: a letter whose version cannot be read).
+SETTLE_RECEIPTS_BOOKED = """
+DELETE FROM ingest_receipts r USING unnest($1::text[], $2::text[], $3::integer[]) AS k(p, t, v)
+WHERE r.portfolio_id = k.p AND r.transaction_id = k.t AND r.version <= k.v
+"""
+SETTLE_RECEIPTS_DEAD_LETTERED = """
+DELETE FROM ingest_receipts r USING unnest($1::text[], $2::text[], $3::integer[]) AS k(p, t, v)
+WHERE r.portfolio_id = k.p AND r.transaction_id = k.t AND (k.v IS NULL OR r.version = k.v)
+"""
+
 
 async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
     """Write the batch and its series marks atomically; returns how many marks were stored."""
@@ -122,10 +148,25 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
         changed_instruments = await _upsert_columns(conn, UPSERT_INSTRUMENTS, batch.instruments.values())
         changed_prices = await _upsert_columns(conn, UPSERT_PRICES, batch.prices.values())
         changed_fx = await _upsert_columns(conn, UPSERT_FX_RATES, batch.fx_rates.values())
-        if batch.dead_letters:
-            await conn.executemany(INSERT_DEAD_LETTER, list(batch.dead_letters.values()))
+        await _write_transaction_versions(conn, batch)
+        await lifecycle.lock(conn)
+        letters = await lifecycle.settle_letters(conn, list(batch.dead_letters.values()))
+        if letters:
+            await conn.executemany(INSERT_DEAD_LETTER, letters)
+            await lifecycle.adopt_redrives(conn, letters)
+        # Each version's own arrival: one superseded within the batch was applied too.
+        await lifecycle.resolve_applied(
+            conn, [(row[0], row[12]) for row in batch.transaction_versions.values()], batch.reference_sources)
         return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx,
                                   changed_instruments)
+
+
+async def _write_transaction_versions(conn: asyncpg.Connection, batch: Batch) -> None:
+    if batch.transaction_versions:
+        await _upsert_columns(conn, UPSERT_TRANSACTION_VERSIONS, batch.transaction_versions.values())
+        await conn.execute(SETTLE_RECEIPTS_BOOKED, *(list(c) for c in zip(*batch.transaction_versions)))
+    if batch.letter_transactions:
+        await conn.execute(SETTLE_RECEIPTS_DEAD_LETTERED, *(list(c) for c in zip(*batch.letter_transactions)))
 
 
 async def _upsert_columns(conn: asyncpg.Connection, statement: str, rows) -> list[tuple]:

@@ -66,13 +66,16 @@ def split_by_size(records: Sequence[Any], limit: int = BATCH_BYTES) -> tuple[lis
 
 class TransactionBatcher:
     def __init__(self, bootstrap: str, source: str, target: str, group_id: str,
-                 max_records: int = 5000, max_wait_ms: int = 20) -> None:
+                 max_records: int = 5000, max_wait_ms: int = 20, session_timeout_ms: int = 10_000) -> None:
         self.bootstrap = bootstrap
         self.source = source
         self.target = target
         self.group_id = group_id
         self.max_records = max_records
         self.max_wait_ms = max_wait_ms
+        # The same session timeout as the worker's Faust consumer: a dead worker's
+        # partitions then move to the survivor's batcher as soon as its tables do.
+        self.session_timeout_ms = session_timeout_ms
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task | None = None
@@ -85,6 +88,8 @@ class TransactionBatcher:
         self.consumer = AIOKafkaConsumer(
             self.source, bootstrap_servers=self.bootstrap, group_id=self.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=min(3000, max(100, self.session_timeout_ms // 3)),
             max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
         await self.consumer.start()
         self._task = asyncio.create_task(self._run())

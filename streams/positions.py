@@ -115,7 +115,9 @@ class SideServices(mode.Service):
         for feed in self.market_feeds:
             await feed.start()
         await transaction_batches.maybe_declare()
-        self.batcher = TransactionBatcher(broker, "transactions", BATCH_TOPIC, f"{app.conf.id}-batcher")
+        self.batcher = TransactionBatcher(
+            broker, "transactions", BATCH_TOPIC, f"{app.conf.id}-batcher",
+            session_timeout_ms=int(app.conf.broker_session_timeout * 1000))
         await self.batcher.start()
         ready.set()
         log.info("market caught up: %d rates, %d prices, %d instruments",

@@ -97,6 +97,35 @@ dead_letters = Table(
     Column("raw_sha256", Text),
     Column("raw_truncated", Boolean, nullable=False),
     Column("key_encoding", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("redrive_id", Text),
+    Column("redriven_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("last_failed_at", DateTime(timezone=True)),
+)
+
+transaction_versions = Table(
+    "transaction_versions", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("transaction_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("type", Text),
+    Column("trade_date", Date),
+    Column("security_id", Text),
+    _num("quantity", True), _num("price", True), _num("amount", True), _num("fees", True),
+    Column("currency", Text),
+    Column("arrival", BigInteger, nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+ingest_receipts = Table(
+    "ingest_receipts", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("transaction_id", Text, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
 instruments = Table(

@@ -1,14 +1,34 @@
-"""POST /ingest/{portfolios,instruments,transactions,prices,fx-rates}."""
+"""POST /ingest/{portfolios,instruments,transactions,prices,fx-rates}.
+
+Accepted transaction versions are recorded in PostgreSQL (`ingest_receipts`)
+before they are published, so their status reads `pending` until the sink
+sees them applied or dead-lettered. When PostgreSQL cannot be reached the
+ingest still publishes (the broker is what makes an event durable) and
+answers `"tracked": false`: such an id answers 404 until it is applied. When
+publishing fails the receipts just recorded are removed again.
+"""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from sqlalchemy import exc as sa_exc
 
-from api.deps import PublisherDep
-from api.ingest import TOPICS, read_items, to_messages, validate_items
+from api.db import Database
+from api.deps import DatabaseDep, PublisherDep
+from api.errors import DatabaseUnavailable
+from api.ingest import TOPICS, identity, read_items, to_messages, validate_items
 from api.models import Accepted, IngestRejection
+from api.queries.transactions import Receipt, forget_receipts, record_receipts
+from schemas.decode import Event
+
+log = logging.getLogger(__name__)
+_DATABASE_ERRORS = (DatabaseUnavailable, sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, TimeoutError)
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 ItemsDep = Annotated[list[Any], Depends(read_items)]
@@ -20,11 +40,21 @@ _BODY = {"requestBody": {"required": True, "content": {"application/json": {"sch
 
 
 def _ingest(topic: str) -> Callable[..., Awaitable[Accepted]]:
-    async def ingest(items: ItemsDep, publisher: PublisherDep) -> Accepted:
+    async def ingest(items: ItemsDep, publisher: PublisherDep, database: DatabaseDep) -> Accepted:
         events = validate_items(topic, items)
+        tracked = None
+        if topic == "transactions":
+            receipts = _receipts(events)
+            since = await _record(database, receipts)
+            tracked = since is not None
         if events:
-            await publisher.publish(topic, to_messages(topic, events))
-        return Accepted(accepted=len(events))
+            try:
+                await publisher.publish(topic, to_messages(topic, events))
+            except BaseException:
+                if tracked:
+                    await _forget(database, receipts, since)
+                raise
+        return Accepted(accepted=len(events), ids=[identity(topic, e) for e in events], tracked=tracked)
 
     ingest.__name__ = f"ingest_{topic}"
     return ingest
@@ -34,7 +64,30 @@ for _segment, _topic in TOPICS.items():
     router.add_api_route(
         f"/{_segment}", _ingest(_topic), methods=["POST"], status_code=202, response_model=Accepted,
         summary=f"Validate and publish events to `{_topic}` (all or nothing)",
-        responses={422: {"model": IngestRejection, "description": "invalid items: nothing published"},
+        responses={413: {"description": "body longer than FOLIO_MAX_BODY_BYTES: nothing published"},
+                   422: {"model": IngestRejection, "description": "invalid items: nothing published"},
                    503: {"description": "broker unavailable"}},
         openapi_extra=_BODY,
     )
+
+
+def _receipts(events: list[Event]) -> list[Receipt]:
+    return [(e.portfolio_id, e.transaction_id, e.version) for e in events]
+
+
+async def _record(database: Database, receipts: list[Receipt]) -> datetime | None:
+    """Record the receipts; None (and a warning) when PostgreSQL is not there."""
+    if not receipts or not database.url:
+        return None
+    try:
+        async with asyncio.timeout(database.timeout), database.session() as session:
+            return await record_receipts(session, receipts)
+    except _DATABASE_ERRORS as exc:
+        log.warning("ingest receipts not recorded (%s): accepted ids read 404 until applied", exc)
+        return None
+
+
+async def _forget(database: Database, receipts: list[Receipt], since: datetime) -> None:
+    with contextlib.suppress(*_DATABASE_ERRORS):
+        async with asyncio.timeout(database.timeout), database.session() as session:
+            await forget_receipts(session, receipts, since)

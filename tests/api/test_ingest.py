@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from schemas.decode import decode_event
 
 
@@ -33,7 +35,7 @@ async def test_valid_transactions_are_published_keyed_by_portfolio_and_answered_
     response = await client.post("/ingest/transactions", json=[buy("T1"), buy("T2", portfolio_id="P2")])
 
     assert response.status_code == 202
-    assert response.json() == {"accepted": 2}
+    assert response.json()["accepted"] == 2
     assert [(topic, key) for topic, key, _ in fake_publisher.published] == [
         ("transactions", "P1"), ("transactions", "P2")]
 
@@ -76,7 +78,7 @@ async def test_items_may_come_wrapped_in_an_items_object(make_client, fake_publi
     response = await client.post("/ingest/portfolios", json={"items": [portfolio]})
 
     assert response.status_code == 202
-    assert response.json() == {"accepted": 1}
+    assert response.json()["accepted"] == 1
     [(topic, key, value)] = fake_publisher.published
     assert (topic, key) == ("portfolios", "P1")
     assert json.loads(value)["cost_method"] == "FIFO"
@@ -140,7 +142,7 @@ async def test_an_empty_list_is_accepted_with_nothing_published(make_client, fak
 
     response = await client.post("/ingest/prices", json=[])
 
-    assert (response.status_code, response.json()) == (202, {"accepted": 0})
+    assert (response.status_code, response.json()["accepted"], response.json()["ids"]) == (202, 0, [])
     assert fake_publisher.published == []
 
 
@@ -166,3 +168,155 @@ async def test_the_app_starts_and_stops_with_the_broker_down_and_ingestion_says_
 
     assert live.status_code == 200
     assert ingest.status_code == 503
+
+
+# --- duplicate ids within one request (issue 7, item 7) -----------------------
+
+async def test_two_items_with_the_same_transaction_id_are_422_naming_both_items_and_nothing_is_published(
+        make_client, fake_publisher):
+    client = await make_client(publisher=fake_publisher)
+    deposit = {"portfolio_id": "P1", "type": "DEPOSIT", "trade_date": "2024-01-02", "currency": "USD"}
+    items = [{**deposit, "transaction_id": "T1", "amount": "500"}, buy("T2"),
+             {**deposit, "transaction_id": "T1", "amount": "700"}]
+
+    response = await client.post("/ingest/transactions", json=items)
+
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert (problem["item"], problem["items"], problem["field"], problem["reason"]) == (
+        2, [0, 2], "transaction_id", "duplicate_id")
+    assert "T1" in problem["message"]
+    assert fake_publisher.published == []
+
+
+async def test_versions_of_one_transaction_in_increasing_order_are_one_ordered_sequence(
+        make_client, fake_publisher):
+    client = await make_client(publisher=fake_publisher)
+    cancellation = {"transaction_id": "T1", "portfolio_id": "P1", "version": 3, "status": "CANCELLED"}
+
+    response = await client.post("/ingest/transactions",
+                                 json=[buy("T1"), buy("T1", version=2, quantity="12"), cancellation])
+
+    assert response.status_code == 202
+    assert [json.loads(v)["version"] for _, _, v in fake_publisher.published] == [1, 2, 3]
+
+
+async def test_a_version_not_above_an_earlier_item_of_the_same_id_is_422_on_version(make_client, fake_publisher):
+    client = await make_client(publisher=fake_publisher)
+
+    response = await client.post("/ingest/transactions", json=[buy("T1", version=2), buy("T1", version=1)])
+
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert (problem["item"], problem["items"], problem["field"], problem["reason"]) == (
+        1, [0, 1], "version", "duplicate_id")
+    assert fake_publisher.published == []
+
+
+async def test_the_same_transaction_id_in_two_portfolios_is_two_transactions(make_client, fake_publisher):
+    client = await make_client(publisher=fake_publisher)
+
+    response = await client.post("/ingest/transactions", json=[buy("T1"), buy("T1", portfolio_id="P2")])
+
+    assert response.status_code == 202
+
+
+@pytest.mark.parametrize(("segment", "first", "second", "field"), [
+    ("portfolios", {"portfolio_id": "P1", "name": "A", "base_currency": "EUR", "open_date": "2024-01-01"},
+     {"portfolio_id": "P1", "name": "B", "base_currency": "EUR", "open_date": "2024-01-01"}, "portfolio_id"),
+    ("instruments", {"security_id": "AAPL", "name": "Apple", "currency": "USD"},
+     {"security_id": "AAPL", "name": "Apple Inc.", "currency": "USD"}, "security_id"),
+    ("prices", {"security_id": "AAPL", "price_date": "2024-01-02", "price": "185.64"},
+     {"security_id": "AAPL", "price_date": "2024-01-02", "price": "185.00"}, "price_date"),
+    ("fx-rates", {"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-01-02", "rate": "1.09"},
+     {"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-01-02", "rate": "1.10"}, "rate_date"),
+])
+async def test_a_reference_item_repeating_an_earlier_id_is_422_naming_both_items(
+        make_client, fake_publisher, segment, first, second, field):
+    client = await make_client(publisher=fake_publisher)
+
+    response = await client.post(f"/ingest/{segment}", json=[first, second])
+
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert (problem["item"], problem["items"], problem["field"], problem["reason"]) == (
+        1, [0, 1], field, "duplicate_id")
+    assert fake_publisher.published == []
+
+
+async def test_prices_of_one_security_on_different_dates_and_inverse_fx_pairs_are_distinct(
+        make_client, fake_publisher):
+    client = await make_client(publisher=fake_publisher)
+
+    prices = await client.post("/ingest/prices", json=[
+        {"security_id": "AAPL", "price_date": "2024-01-02", "price": "185.64"},
+        {"security_id": "AAPL", "price_date": "2024-01-03", "price": "184.25"}])
+    rates = await client.post("/ingest/fx-rates", json=[
+        {"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-01-02", "rate": "1.09"},
+        {"from_currency": "USD", "to_currency": "EUR", "rate_date": "2024-01-02", "rate": "0.92"}])
+
+    assert (prices.status_code, rates.status_code) == (202, 202)
+
+
+# --- the 202 answer names what was accepted ------------------------------------
+
+async def test_the_202_answer_lists_the_accepted_ids_in_request_order(make_client, fake_publisher):
+    client = await make_client(publisher=fake_publisher)
+
+    transactions = await client.post("/ingest/transactions", json=[buy("T1"), buy("T2", version=2)])
+    prices = await client.post("/ingest/prices", json=[
+        {"security_id": "AAPL", "price_date": "2024-01-02", "price": "185.64"}])
+    rates = await client.post("/ingest/fx-rates", json=[
+        {"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-01-02", "rate": "1.09"}])
+
+    assert transactions.json()["accepted"] == 2
+    assert transactions.json()["ids"] == [
+        {"portfolio_id": "P1", "transaction_id": "T1", "version": 1},
+        {"portfolio_id": "P1", "transaction_id": "T2", "version": 2}]
+    assert prices.json()["ids"] == [{"security_id": "AAPL", "price_date": "2024-01-02"}]
+    assert rates.json()["ids"] == [{"from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-01-02"}]
+
+
+# --- body size limit ------------------------------------------------------------
+
+@pytest.mark.parametrize("segment", ["portfolios", "instruments", "transactions", "prices", "fx-rates"])
+async def test_a_body_longer_than_the_limit_by_its_content_length_is_413_on_every_ingest_endpoint(
+        make_client, fake_publisher, segment):
+    client = await make_client(publisher=fake_publisher, max_body_bytes=1000)
+    items = [buy(f"T{n}") for n in range(20)]  # about 3 kB
+
+    response = await client.post(f"/ingest/{segment}", json=items)
+
+    assert response.status_code == 413
+    assert "1000" in response.json()["detail"]
+    assert fake_publisher.published == []
+
+
+async def test_a_streamed_body_without_content_length_is_cut_off_at_the_limit_with_413(
+        make_client, fake_publisher):
+    client = await make_client(publisher=fake_publisher, max_body_bytes=1000)
+    chunk = json.dumps(buy("T1")).encode()
+    sent = []
+
+    async def body():
+        yield b"["
+        for n in range(100):
+            sent.append(n)
+            yield (b"," if n else b"") + chunk
+        yield b"]"
+
+    response = await client.post("/ingest/transactions", content=body(),
+                                 headers={"content-type": "application/json"})
+
+    assert response.status_code == 413
+    assert fake_publisher.published == []
+    assert len(sent) < 100  # the API stopped reading, it did not buffer the whole body
+
+
+async def test_a_body_at_the_limit_is_read(make_client, fake_publisher):
+    body = json.dumps([buy("T1")]).encode()
+    client = await make_client(publisher=fake_publisher, max_body_bytes=len(body))
+
+    response = await client.post("/ingest/transactions", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 202

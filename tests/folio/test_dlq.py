@@ -1,8 +1,10 @@
 """Listing and redriving dead letters."""
 from __future__ import annotations
 
+import asyncio
 import json
 
+import asyncpg
 import pytest
 
 from folio.dlq import DEAD_LETTERS_TOPIC, list_dead_letters, redrive
@@ -28,6 +30,7 @@ def dead_letter():
     def make(key: str, raw_value: str, reason: str = "invalid_json", **extra) -> tuple[str, bytes]:
         letter = {
             "source_topic": "transactions", "partition": 0, "offset": next(offsets), "key": key,
+            "detail": "rejected", "dead_lettered_at": "2026-01-01T00:00:00Z",
             "raw_value": raw_value, "reason": reason, "field": None, "transaction_id": None, **extra,
         }
         return key, json.dumps(letter).encode()
@@ -83,3 +86,117 @@ async def test_list_shows_every_dead_letter_with_its_place_on_the_topic(folio_br
 
 async def test_list_on_a_broker_without_dead_letters_topic_is_empty(start_broker):
     assert await list_dead_letters(start_broker()) == []
+
+
+# --- the lifecycle kept in PostgreSQL ------------------------------------------
+
+from tests.sink.conftest import db, sink_database_url  # noqa: E402,F401 - fixtures: a migrated database
+
+from folio.dlq import letters_with_state, redrive_run  # noqa: E402
+from sink.runner import build_batch, changelog_topics  # noqa: E402
+from sink.writer import write_batch  # noqa: E402
+
+
+async def _sink_letters(bootstrap, db, read_topic):
+    """What the sink does with the dead_letters topic, without running it."""
+    await write_batch(db, build_batch(await read_topic(bootstrap, DEAD_LETTERS_TOPIC), changelog_topics("folio")))
+
+
+async def test_redrive_records_where_each_letter_went_and_marks_it_redriven(
+        folio_broker, dead_letter, read_topic, db, sink_database_url):
+    await publish(folio_broker, "transactions", [("P001", b"filler")] * 3)  # offsets 0..2 on P001's partition
+    await publish(folio_broker, DEAD_LETTERS_TOPIC, [dead_letter("P001", '{"transaction_id":"T9"}')])
+    await _sink_letters(folio_broker, db, read_topic)
+
+    report = await redrive_run(folio_broker, database_url=sink_database_url)
+
+    [republished] = [r for r in await read_topic(folio_broker, "transactions") if r.value != b"filler"]
+    assert (report.published, report.refused) == (1, [])
+    assert republished.offset == 3
+    letters = await letters_with_state(sink_database_url)
+    assert [(d["offset"], d["state"], d["attempts"], d["redrive_id"]) for d in letters] == [
+        (100, "redriven", 1, report.redrive_id)]
+    target = await db.fetchrow("SELECT target_topic, target_partition, target_offset, target_key"
+                               " FROM dead_letter_redrives")
+    assert tuple(target) == ("transactions", republished.partition, 3, "P001")
+
+
+async def test_a_letter_that_fails_again_stays_one_letter_with_two_attempts(
+        folio_broker, dead_letter, read_topic, db, sink_database_url):
+    await publish(folio_broker, DEAD_LETTERS_TOPIC, [dead_letter("P001", "{", reason="invalid_json"),
+                                                      dead_letter("P002", "[1]", reason="invalid_event")])
+    await _sink_letters(folio_broker, db, read_topic)
+    report = await redrive_run(folio_broker, database_url=sink_database_url)
+    # The worker rejects the re-published record again: its letter names the new place.
+    [again] = [r for r in await read_topic(folio_broker, "transactions") if r.value == b"{"]
+    await publish(folio_broker, DEAD_LETTERS_TOPIC, [
+        ("P001", json.dumps({"source_topic": "transactions", "partition": again.partition, "offset": again.offset,
+                             "key": "P001", "raw_value": "{", "reason": "invalid_json", "field": None,
+                             "transaction_id": None, "detail": "still not JSON",
+                             "dead_lettered_at": "2026-01-01T00:00:01Z"}).encode())])
+    await _sink_letters(folio_broker, db, read_topic)
+
+    letters = await letters_with_state(sink_database_url)
+
+    assert sorted((d["key"], d["state"], d["attempts"], d["detail"]) for d in letters) == [
+        ("P001", "failed_again", 2, "still not JSON"), ("P002", "redriven", 1, "rejected")]
+    assert report.published == 2
+
+
+async def test_a_truncated_letter_is_redriven_from_its_original_record(folio_broker, dead_letter, read_topic):
+    original = b'{"transaction_id":"T1","portfolio_id":"P001","note":"' + b"x" * 2000 + b'"}'
+    await publish(folio_broker, "transactions", [("P001", original)])
+    [record] = await read_topic(folio_broker, "transactions")
+    await publish(folio_broker, DEAD_LETTERS_TOPIC, [dead_letter(
+        "P001", original[:100].decode(), partition=record.partition, offset=record.offset, raw_truncated=True,
+        raw_size=len(original))])
+
+    report = await redrive_run(folio_broker)
+
+    assert (report.published, report.refused) == (1, [])
+    assert [r.value for r in await read_topic(folio_broker, "transactions")] == [original, original]
+
+
+async def test_a_truncated_letter_whose_original_record_is_gone_is_refused_and_not_republished(
+        folio_broker, dead_letter, read_topic):
+    await publish(folio_broker, DEAD_LETTERS_TOPIC, [dead_letter(
+        "P001", '{"transaction_id":"T1"', partition=0, offset=0, raw_truncated=True, raw_size=5_000_000)])
+
+    report = await redrive_run(folio_broker)
+
+    assert report.published == 0
+    [refusal] = report.refused
+    assert "transactions[0]@0" in refusal and "truncated" in refusal
+    assert await read_topic(folio_broker, "transactions") == []
+
+
+
+from tests.folio.test_cli import folio_command  # noqa: E402,F401 - fixture: run `folio …` on a fresh broker
+
+
+def test_dlq_list_with_a_database_shows_one_line_per_letter_with_state_and_attempts(
+        folio_command, sink_database_url, monkeypatch):
+    async def store():
+        conn = await asyncpg.connect(sink_database_url)
+        try:
+            await conn.execute("TRUNCATE dead_letters")
+            await conn.execute(
+                "INSERT INTO dead_letters (source_topic, source_partition, source_offset, key, raw_value, reason,"
+                " field, transaction_id, detail, dead_lettered_at, state, attempts) VALUES"
+                " ('transactions', 0, 5, 'P1', '{}', 'unknown_portfolio', NULL, 'T1', 'x', now(), 'failed_again', 2),"
+                " ('prices', 1, 9, 'S1', '{}', 'invalid_event', 'price', NULL, 'y', now(), 'resolved', 1)")
+        finally:
+            await conn.close()
+
+    asyncio.run(store())
+    monkeypatch.setenv("DATABASE_URL", sink_database_url)
+
+    code, out = folio_command("dlq", "list")
+
+    assert code == 0
+    # Same time (one statement's now()): then by source topic.
+    assert out.splitlines() == [
+        "prices[1]@9  invalid_event  key=S1  state=resolved attempts=1  field=price",
+        "transactions[0]@5  unknown_portfolio  key=P1  state=failed_again attempts=2  transaction_id=T1",
+        "2 dead letters (invalid_event 1, unknown_portfolio 1; failed_again 1; resolved 1)",
+    ]

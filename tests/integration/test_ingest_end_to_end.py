@@ -12,7 +12,7 @@ async def test_ingested_events_book_and_a_batch_with_one_bad_item_publishes_noth
         r = await client.post("/ingest/portfolios", json=[{
             "portfolio_id": "ING", "name": "Ingested", "base_currency": "USD", "cost_method": "LIFO",
             "open_date": "2024-01-01"}])
-        assert (r.status_code, r.json()) == (202, {"accepted": 1})
+        assert (r.status_code, r.json()["ids"]) == (202, [{"portfolio_id": "ING"}])
         r = await client.post("/ingest/fx-rates", json=[{
             "from_currency": "EUR", "to_currency": "USD", "rate_date": "2024-01-02", "rate": "1.10"}])
         assert r.status_code == 202
@@ -33,8 +33,18 @@ async def test_ingested_events_book_and_a_batch_with_one_bad_item_publishes_noth
             b'{"transaction_id":"I-2","portfolio_id":"ING","type":"SELL","trade_date":"2024-01-03",'
             b'"security_id":"E1","quantity":"4","price":"120","fees":"2","currency":"EUR","fx_rate":"1.20"}]'),
             headers={"content-type": "application/json"})
-        assert (good.status_code, good.json()) == (202, {"accepted": 2})
+        assert (good.status_code, good.json()["accepted"], good.json()["tracked"]) == (202, 2, True)
         await stack.wait_idle()
+        status = (await client.get("/portfolios/ING/transactions/I-2")).json()
+        deposited = await client.post("/ingest/transactions", json=[
+            {"transaction_id": "I-9", "portfolio_id": "ING", "type": "DEPOSIT", "trade_date": "2024-01-02",
+             "amount": "5", "currency": "USD"}])
+        await stack.wait_idle()
+        cancelled = await client.post("/ingest/transactions", json=[
+            {"transaction_id": "I-9", "portfolio_id": "ING", "version": 2, "status": "CANCELLED"}])
+        assert (deposited.status_code, cancelled.status_code) == (202, 202)
+        await stack.wait_idle()
+        status_cancelled = (await client.get("/portfolios/ING/transactions/I-9")).json()
 
         positions = (await client.get("/portfolios/ING/positions")).json()["positions"]
         txs = {t["transaction_id"]: t for t in (await client.get("/portfolios/ING/transactions")).json()["items"]}
@@ -46,3 +56,8 @@ async def test_ingested_events_book_and_a_batch_with_one_bad_item_publishes_noth
     assert (D(txs["I-2"]["realized_local"]), D(txs["I-2"]["realized_base"])) == (D("77.60"), D("133.16"))
     assert D(txs["I-1"]["fx_rate_applied"]) == D("1.10")
     assert len(txs) == 2  # the rejected batch's I-1 was never published: no duplicate, no version 2
+    assert (status["status"], [(v["version"], v["quantity"]) for v in status["versions"]]) == (
+        "booked", [(1, "4")])
+    assert (status_cancelled["status"], [(v["version"], v["status"]) for v in status_cancelled["versions"]]) == (
+        "cancelled", [(1, "BOOKED"), (2, "CANCELLED")])
+    assert status_cancelled["pending_versions"] == []

@@ -1,51 +1,63 @@
-"""A stopped stack, started again on the same data dir, resumes where it left off."""
+"""A stopped `folio up` stack, started again on the same data dir, resumes where it left off.
+
+Both starts are compared with the scenario's expected.json (not with each
+other), and the second keeps booking: a 1000 USD deposit moves P001's USD
+cash from expected.json's figure by exactly 1000.
+"""
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 
 from folio.devenv.broker import free_port
 from folio.devenv.stack import Stack
 from folio.produce import publish
+from tests.integration import api_reads
 from tests.integration.conftest import publish_scenario
+from tests.integration.test_scenarios_end_to_end import _compare_everything
+from tests.support.scenario import load_expected
+
+pytestmark = pytest.mark.integration
+
+DEPOSIT = (b'{"transaction_id":"RESUME-1","portfolio_id":"P001","type":"DEPOSIT",'
+           b'"trade_date":"2023-05-01","amount":"1000","currency":"USD"}')
 
 
-async def _figures(stack: Stack) -> dict:
+async def _assert_matches_expected(stack: Stack, expected: dict) -> None:
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
-        out = {}
-        for pid in ("P001", "P002", "PX-EDGE"):
-            for path in ("positions", "cash", "transactions"):
-                body = (await client.get(f"/portfolios/{pid}/{path}", params={"limit": 1000})).json()
-                out[(pid, path)] = body
-        out["dead"] = (await client.get("/dead-letters", params={"limit": 1})).json()["by_reason"]
-        return out
+        live = await _compare_everything(client, expected, as_of=None)
+        stored = await _compare_everything(client, expected, as_of=expected["as_of"])
+    assert not live, "live:\n" + "\n".join(live[:30])
+    assert not stored, "as_of:\n" + "\n".join(stored[:30])
 
 
-async def test_a_second_start_on_the_same_data_dir_serves_the_same_figures_and_keeps_going(tmp_path: Path):
-    first = Stack(tmp_path, api_port=free_port(), persist_broker=True)
+async def test_a_second_start_on_the_same_data_dir_serves_the_expected_figures_and_keeps_booking(tmp_path: Path):
+    expected = load_expected("small")
+    first = Stack(tmp_path, api_port=free_port(), durable_broker=True)
     await first.start()
     try:
         await publish_scenario(first, "small")
-        before = await _figures(first)
+        await _assert_matches_expected(first, expected)
     finally:
         await first.stop()
 
-    second = Stack(tmp_path, api_port=free_port(), persist_broker=True)
+    second = Stack(tmp_path, api_port=free_port(), durable_broker=True)
     await second.start()
     try:
+        assert any(line.startswith("folio: restored broker topics") for line in second.report), second.report
         await second.wait_idle()
-        assert await _figures(second) == before
-        # and it keeps booking: 1000 USD into P001 (USD base) moves its USD cash by exactly that.
-        await publish(second.bootstrap, "transactions", [("P001", (
-            b'{"transaction_id":"RESUME-1","portfolio_id":"P001","type":"DEPOSIT",'
-            b'"trade_date":"2023-05-01","amount":"1000","currency":"USD"}'))])
+        await _assert_matches_expected(second, expected)
+
+        await publish(second.bootstrap, "transactions", [("P001", DEPOSIT)])
         await second.wait_idle()
-        after = await _figures(second)
-        usd = lambda figures: next(b["amount"] for b in figures[("P001", "cash")]["balances"]  # noqa: E731
-                                   if b["currency"] == "USD")
-        from decimal import Decimal
-        assert Decimal(usd(after)) - Decimal(usd(before)) == Decimal(1000)
-        assert after[("P001", "transactions")]["total"] == before[("P001", "transactions")]["total"] + 1
+        async with httpx.AsyncClient(base_url=second.api_url, timeout=30) as client:
+            usd = Decimal((await api_reads.cash(client, "P001"))["USD"])
+            booked = await api_reads.transactions(client, "P001")
+        assert usd == Decimal(expected["portfolios"]["P001"]["cash"]["USD"]) + 1000
+        assert {ccy: Decimal(amount) for ccy, amount in booked["RESUME-1"]["cash"].items()} == {"USD": 1000}
+        assert set(booked) == set(expected["portfolios"]["P001"]["transactions"]) | {"RESUME-1"}
     finally:
         await second.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streams.batch_codec import pack
-from streams.batcher import split_by_size
+from streams.batcher import TransactionBatcher, split_by_size
 
 
 @dataclass
@@ -35,3 +35,16 @@ def test_a_record_too_large_even_alone_is_set_aside_and_the_others_still_go():
 def test_a_one_megabyte_record_is_too_large_for_the_default_limit():
     batches, too_large = split_by_size(records(1_000_000, 100))
     assert ([[r.offset for r in b] for b in batches], [r.offset for r in too_large]) == ([[1]], [0])
+
+
+async def test_the_batcher_group_uses_the_session_timeout_it_is_given_not_aiokafkas_default(broker: str):
+    # Regression: the batcher kept aiokafka's 10 s, so after a worker died its
+    # transactions waited on the batcher's group long after the tables moved.
+    batcher = TransactionBatcher(broker, "batcher-session-src", "batcher-session-dst", "batcher-session",
+                                 session_timeout_ms=4_000)
+    await batcher.start()
+    try:
+        assert batcher.consumer._session_timeout_ms == 4_000
+        assert batcher.consumer._heartbeat_interval_ms == 1_333
+    finally:
+        await batcher.stop()
