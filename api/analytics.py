@@ -77,10 +77,15 @@ class PeriodRequest:
         if self.from_ is not None and self.to is not None and self.from_ > self.to:
             raise InvalidParameter("query", "from", f"from ({self.from_}) is after to ({self.to})")
         if self.period is not None:
-            try:
-                resolve_period(self.period, date.today())
-            except ValueError as exc:
-                raise InvalidParameter("query", "period", str(exc)) from None
+            _resolved(self.period, date.today())
+
+
+def _resolved(period: str, anchor: date) -> tuple[date, date]:
+    """The period's [from, to] on `anchor`; an unknown name, or one reaching before year 1, is a 422."""
+    try:
+        return resolve_period(period, anchor)
+    except ValueError as exc:
+        raise InvalidParameter("query", "period", str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ async def resolve_window(session: AsyncSession, portfolio_id: str, request: Peri
     if anchor is None:  # nothing was ever traded or priced
         return Window(request.from_, request.to, None)
     if request.period is not None:
-        from_, to = resolve_period(request.period, anchor)
+        from_, to = _resolved(request.period, anchor)
     else:
         from_, to = request.from_, request.to or anchor
     return Window(from_, to, clamp_period(from_, to, first_date))

@@ -92,7 +92,8 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
             log.exception("event %s[%s]@%s failed", incoming.topic, incoming.partition, incoming.offset,
                           extra=record_fields(incoming.topic, incoming.partition, incoming.offset))
             poisoned[i] = incoming.dead_letter("processing_error", None,
-                                               f"positions worker: {type(exc).__name__}: {exc}")
+                                               f"positions worker: {type(exc).__name__}: {exc}",
+                                               _transaction_id(incoming))
     changes = store.changes()
     delay = 0.2
     while True:
@@ -112,6 +113,11 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
             log.critical("could not write the batch's state; exiting so it is re-delivered", exc_info=True)
             exit_process(70)
             return letters
+
+
+def _transaction_id(incoming: Incoming) -> str | None:
+    """The id of a transaction that made the code raise, so its status can name the letter."""
+    return getattr(decode_event(incoming.topic, incoming.key, incoming.value or b""), "transaction_id", None)
 
 
 async def apply_event(ctx: LedgerContext, store: TableLedgerStore, incoming: Incoming) -> dict[str, Any] | None:
