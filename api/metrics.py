@@ -184,7 +184,7 @@ def render_stages(obs: Observation) -> str:
     lines += family("folio_stage_started_timestamp_seconds", "gauge", "When the stage process started (Unix time).",
                     [({"stage": s, "instance": i}, c["started_at"]) for s, i, c in counters if "started_at" in c])
     lines += family("folio_up_child_restarts_total", "counter", "Times `folio up` restarted a child process.",
-                    [({"child": name}, int(child.get("restarts") or 0))
+                    [({"child": name}, child.restarts)
                      for name, child in sorted((obs.up_children or {}).items())])
     lines += family("folio_telemetry_source_up", "gauge",
                     "1 when the source of these figures answered the last scrape, else 0.",

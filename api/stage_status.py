@@ -8,7 +8,6 @@ counters, and `folio up`'s status file (its children's restarts).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from api.queries.tables import dead_letters as dl
 from api.queries.tables import stage_heartbeats as hb
 from api.queries.tables import stage_starts as st
 from folio.consumer_groups import consumer_groups
+from folio.devenv.run_state import ChildStatus, parse_children
 from folio.lag import PartitionLag, partition_lags
 
 HEARTBEAT_STAGES = ("sink", "series")
@@ -46,7 +46,7 @@ class Observation:
     heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
     dead_letters: dict[tuple[str, str], int] = field(default_factory=dict)
     worker_counters: dict[str, dict[str, Any]] = field(default_factory=dict)  # worker URL -> its counters
-    up_children: dict[str, dict[str, Any]] | None = None
+    up_children: dict[str, ChildStatus] | None = None
     # source ("broker", "database", "worker", "up_status") -> why it could not be read
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -82,7 +82,7 @@ async def observe(database: Database, live: LiveClient, bootstrap: str, app_id: 
         obs.heartbeats["positions"] = max(worker_lives, key=lambda w: (w.starts_in_window, w.starts_total))
     if up_status_file:
         try:
-            obs.up_children = read_up_status(Path(up_status_file))
+            obs.up_children = parse_children(Path(up_status_file).read_text())
         except (OSError, ValueError) as exc:
             obs.errors["up_status"] = f"{up_status_file}: {_why(exc)}"
     return obs
@@ -92,14 +92,6 @@ def worker_starts(url: str, counters: dict[str, Any], now: float, restart_window
     """A positions worker's starts, as it counts them in its data dir (it has no heartbeat)."""
     recent = sum(1 for t in counters.get("recent_starts", ()) if now - t < restart_window)
     return Heartbeat("positions", url, None, counters["starts_total"], recent)
-
-
-def read_up_status(path: Path) -> dict[str, dict[str, Any]]:
-    """`folio up`'s children: {name: {pid, restarts, started_at, last_exit_code}}."""
-    status = json.loads(path.read_text())
-    if not isinstance(status, dict) or not all(isinstance(v, dict) for v in status.values()):
-        raise ValueError("not an object of objects")
-    return status
 
 
 async def _heartbeats(session, restart_window: float) -> dict[str, Heartbeat]:

@@ -73,16 +73,27 @@ class ChildStatus:
             return None
 
 
+def parse_children(text: str) -> dict[str, ChildStatus]:
+    """children.json's content; ValueError when it is not an object of children by name."""
+    raw = json.loads(text)
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ValueError("not an object of children by name")
+    try:
+        return {name: ChildStatus(**{**entry, "cmdline": list(entry.get("cmdline", []))})
+                for name, entry in raw.items()}
+    except TypeError as exc:  # a missing pid or an unknown field
+        raise ValueError(str(exc)) from None
+
+
 def read_children(path: Path | str) -> dict[str, ChildStatus]:
     """The children of a run: `path` is children.json itself or a data dir; {} when there is none."""
     path = Path(path)
     if path.is_dir():
         path = children_file(path)
     try:
-        raw = json.loads(path.read_text())
+        return parse_children(path.read_text())
     except (FileNotFoundError, ValueError):
         return {}
-    return {name: ChildStatus(**{**entry, "cmdline": list(entry.get("cmdline", []))}) for name, entry in raw.items()}
 
 
 def write_children(path: Path, children: dict[str, ChildStatus]) -> None:

@@ -5,7 +5,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.metrics import render_stages
-from api.stage_status import Heartbeat, Observation, read_up_status
+from api.stage_status import Heartbeat, Observation
+from folio.devenv.run_state import ChildStatus, parse_children
 from folio.lag import PartitionLag
 from folio.telemetry import RECOMPUTE_BUCKETS, StageCounters
 
@@ -45,8 +46,8 @@ def _observation() -> Observation:
                     "series": Heartbeat("series", "h:2", 0.5, 1, 1, _series_counters())},
         dead_letters={("transactions", "invalid_event"): 15, ("prices", "key_mismatch"): 1},
         worker_counters={"http://w1:6066": _worker_counters()},
-        up_children={"sink": {"pid": 10, "restarts": 3, "started_at": 1.0, "last_exit_code": -9},
-                     "api": {"pid": 11, "restarts": 0, "started_at": 1.0, "last_exit_code": None}},
+        up_children={"sink": ChildStatus(pid=10, restarts=3, last_exit_code=-9),
+                     "api": ChildStatus(pid=11, restarts=0)},
     )
 
 
@@ -137,9 +138,10 @@ def test_label_values_are_escaped():
 
 def test_the_up_status_file_is_read_as_children_by_name(tmp_path):
     path = tmp_path / "status.json"
-    path.write_text('{"sink": {"pid": 4, "restarts": 2, "started_at": 1.5, "last_exit_code": 1}}')
+    path.write_text('{"sink": {"pid": 4, "restarts": 2, "started_at": "2026-11-26T10:00:00+00:00", "last_exit_code": 1}}')
 
-    assert read_up_status(path) == {"sink": {"pid": 4, "restarts": 2, "started_at": 1.5, "last_exit_code": 1}}
+    assert parse_children(path.read_text()) == {
+        "sink": ChildStatus(pid=4, restarts=2, started_at="2026-11-26T10:00:00+00:00", last_exit_code=1)}
 
 
 def test_an_up_status_file_that_is_not_an_object_of_children_is_refused(tmp_path):
@@ -147,4 +149,4 @@ def test_an_up_status_file_that_is_not_an_object_of_children_is_refused(tmp_path
     path.write_text("[1, 2]")
 
     with pytest.raises(ValueError):
-        read_up_status(path)
+        parse_children(path.read_text())
