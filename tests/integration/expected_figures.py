@@ -17,8 +17,15 @@ from tests.support.scenario import (
 
 async def compare_everything(client: httpx.AsyncClient, expected: dict) -> Mismatches:
     m = Mismatches()
-    as_of = expected["as_of"]
     await api_reads.compare_book(m, client, expected)
+    await compare_analytics(m, client, expected)
+    compare_dead_letters(m, expected["dead_letters"], await api_reads.dead_letters_by_reason(client))
+    return m
+
+
+async def compare_analytics(m: Mismatches, client: httpx.AsyncClient, expected: dict) -> None:
+    """Valuation, allocation (live and as_of), the daily series, performance and risk of every portfolio."""
+    as_of = expected["as_of"]
     for pid, exp in expected["portfolios"].items():
         for when in (None, as_of):  # live from the worker, then from PostgreSQL
             await analytics_reads.compare_position_values(m, client, pid, exp, when)
@@ -28,8 +35,6 @@ async def compare_everything(client: httpx.AsyncClient, expected: dict) -> Misma
         await analytics_reads.compare_timeseries(m, client, pid, exp, as_of)
         await analytics_reads.compare_performance(m, client, pid, exp)
         await analytics_reads.compare_risk(m, client, pid, exp)
-    compare_dead_letters(m, expected["dead_letters"], await api_reads.dead_letters_by_reason(client))
-    return m
 
 
 def report(m: Mismatches, limit: int = 40) -> str:
