@@ -25,6 +25,8 @@ async def produce_in_batches(bootstrap: str, topic: str, batches: dict[int, list
 
 @pytest.fixture
 def patch_removed_afterwards():
+    # A Stack started earlier in the same pytest process installs the patch.
+    tansu_highwater.uninstall()
     yield
     tansu_highwater.uninstall()
 
