@@ -7,8 +7,10 @@
 - `get_live_client` → LiveDep: the worker's live-state client.
 - `get_publisher` → PublisherDep: where ingested events go (Kafka).
 - `page_params` → PageDep: `limit` (1..1000, default 100) and `offset`.
-- `known_portfolio` → KnownPortfolio: the path's portfolio_id, 404 unless
-  PostgreSQL knows it.
+- `portfolio_in_scope` → PortfolioId: the path's portfolio_id, 404 outside
+  the caller's scope (api.auth).
+- `known_portfolio` → KnownPortfolio: the same, and 404 unless PostgreSQL
+  knows it.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.analytics import PeriodRequest
 from api.db import Database
-from api.errors import NotFound
+from api.auth.deps import CurrentPrincipal
+from api.errors import unknown_portfolio
 from api.live import LiveClient
 from api.publisher import Publisher
 from api.queries.portfolios import portfolio_exists
@@ -39,10 +42,20 @@ MAX_OFFSET = 2**31 - 1
 _ID = dict(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
 
 # Parameter types: ids in paths and queries, and strict YYYY-MM-DD dates.
-PortfolioId = Annotated[str, Path(**_ID)]
+PortfolioPath = Annotated[str, Path(**_ID)]
 SecurityId = Annotated[str, Path(**_ID)]
 QueryId = Annotated[str | None, Query(**_ID)]
 IsoDate = Annotated[date, PlainValidator(to_date), WithJsonSchema({"type": "string", "format": "date"})]
+
+
+async def portfolio_in_scope(portfolio_id: PortfolioPath, principal: CurrentPrincipal) -> str:
+    """The path's portfolio id; outside the caller's scope it does not exist (404)."""
+    if not principal.sees(portfolio_id):
+        raise unknown_portfolio(portfolio_id)
+    return portfolio_id
+
+
+PortfolioId = Annotated[str, Depends(portfolio_in_scope)]
 
 
 def get_resources(request: Request) -> Resources:
@@ -92,7 +105,7 @@ PageDep = Annotated[Page, Depends(page_params)]
 
 async def ensure_portfolio(session: AsyncSession, portfolio_id: str) -> None:
     if not await portfolio_exists(session, portfolio_id):
-        raise NotFound(f"unknown portfolio {portfolio_id!r}")
+        raise unknown_portfolio(portfolio_id)
 
 
 async def known_portfolio(portfolio_id: PortfolioId, session: SessionDep) -> str:

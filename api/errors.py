@@ -34,6 +34,12 @@ class NotFound(ApiError):
     status_code = 404
 
 
+def unknown_portfolio(portfolio_id: str) -> NotFound:
+    """The one answer for a portfolio that does not exist or is outside the
+    caller's scope: the two must be indistinguishable."""
+    return NotFound(f"unknown portfolio {portfolio_id!r}")
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
 
@@ -87,7 +93,8 @@ class IngestRejected(ApiError):
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status_code)
+    headers = exc.headers() if isinstance(exc, Unauthenticated) else None
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -114,3 +121,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+
+
+class Unauthenticated(ApiError):
+    """No credentials, or credentials that prove nothing: 401 with a Bearer challenge."""
+
+    status_code = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="folio"'}
+
+
+class Forbidden(ApiError):
+    """Credentials that are good but do not allow this."""
+
+    status_code = 403

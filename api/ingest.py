@@ -19,9 +19,10 @@ from typing import Any
 
 from fastapi import Request
 
-from api.errors import IngestRejected, PayloadTooLarge
+from api.auth.principal import Principal
+from api.errors import Forbidden, IngestRejected, PayloadTooLarge
 from api.publisher import Message
-from schemas.decode import Event, Rejection, message_key, parse_json, validate_item
+from schemas.decode import PORTFOLIO_KEYED_TOPICS, Event, Rejection, message_key, parse_json, validate_item
 
 # URL segment → topic
 TOPICS = {
@@ -98,6 +99,33 @@ def validate_items(topic: str, items: list[Any]) -> list[Event]:
     if problems:
         raise IngestRejected(problems)
     return events
+
+
+def check_scope(topic: str, events: list[Event], caller: Principal) -> None:
+    """403 unless the caller may write every item: a portfolio-scoped caller
+    writes only its portfolios' events, and no market or reference data (a
+    price or an instrument moves every portfolio's figures)."""
+    if not caller.scoped:
+        return
+    if topic not in PORTFOLIO_KEYED_TOPICS:
+        raise Forbidden(f"{topic} are shared by every portfolio: writing them needs credentials not limited to "
+                        "some portfolios")
+    problems = [_problem(i, "portfolio_id", "out_of_scope",
+                         f"portfolio {e.portfolio_id!r} is outside these credentials' portfolios")
+                for i, e in enumerate(events) if not caller.sees(e.portfolio_id)]
+    if problems:
+        raise IngestForbidden(problems)
+
+
+class IngestForbidden(Forbidden):
+    """Some items are outside the caller's portfolios: nothing was published."""
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(problems)} item(s) outside the caller's portfolios")
+        self.problems = problems
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.problems}
 
 
 def identity(topic: str, event: Event) -> dict[str, str | int]:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from api.errors import NotFound, WorkerUnavailable
+from api.errors import WorkerUnavailable, unknown_portfolio
 from folio.telemetry import STAGE_METRICS_PATH
 
 
@@ -50,7 +50,7 @@ class LiveClient:
     async def require_portfolio(self, portfolio_id: str) -> dict[str, Any]:
         state = await self.portfolio(portfolio_id)
         if state is None:
-            raise NotFound(f"unknown portfolio {portfolio_id!r}")
+            raise unknown_portfolio(portfolio_id)
         return state
 
     async def ping(self) -> None:

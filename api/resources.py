@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from api.auth.authenticator import Authenticator
 from api.db import Database
 from api.live import LiveClient
 from api.publisher import KafkaPublisher
@@ -17,6 +18,7 @@ class Resources:
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
         self.database = Database(settings.database_url, settings.db_timeout)
+        self.authenticator = Authenticator(settings.auth)
         self._live: LiveClient | None = None
         self._publisher: KafkaPublisher | None = None
         self._starting: asyncio.Task | None = None

@@ -11,6 +11,7 @@
 - `FOLIO_READY_MAX_LAG`, `FOLIO_READY_MAX_STARTS`, `FOLIO_READY_RESTART_WINDOW`,
   `FOLIO_READY_HEARTBEAT_AGE`, `FOLIO_READY_STUCK_AFTER`: when /health/ready
   calls a stage lagging, crash-looping or stuck (api.readiness).
+- Access control (`FOLIO_AUTH`, `FOLIO_API_KEYS`, `FOLIO_JWT_*`, ...): api.auth.settings.
 - `FOLIO_MAX_BODY_BYTES`: the largest request body a write endpoint reads
   (default 8 MiB); a longer one answers 413.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from api.auth.settings import AuthSettings
 from api.readiness import ReadinessLimits
 from folio.config import load_settings
 
@@ -39,6 +41,8 @@ class ApiSettings:
     up_status_file: str | None = None
     readiness: ReadinessLimits = ReadinessLimits()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Closed by default: with no keys and no JWT configured nobody gets in.
+    auth: AuthSettings = AuthSettings()
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -61,4 +65,5 @@ class ApiSettings:
                 stuck_after=float(os.environ.get("FOLIO_READY_STUCK_AFTER", ReadinessLimits.stuck_after)),
             ),
             max_body_bytes=int(os.environ.get("FOLIO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+            auth=AuthSettings.from_env(),
         )

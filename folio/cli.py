@@ -6,6 +6,8 @@
     folio dlq list [--json]
     folio dlq redrive
     folio series rebuild [--portfolio ID ...]
+    folio keys create --name N --role read|write|admin [--portfolios P1,P2]
+    folio keys list [--json] | folio keys revoke NAME
 
 Kafka is reached at $KAFKA_BOOTSTRAP (default 127.0.0.1:9092).
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
+from folio import keys
 from folio.config import Settings, load_settings
 from folio.produce import EventFileError
 from folio.topics import TopicCreationError, TopicsFileError
@@ -72,6 +75,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.set_defaults(handler=_dlq_list)
     dlq.add_parser("redrive", help="re-publish dead letters not redriven yet").set_defaults(handler=_dlq_redrive)
+
+    keys.add_commands(commands)
 
     series = commands.add_parser("series", help="daily series").add_subparsers(dest="action", required=True)
     rebuild = series.add_parser("rebuild", help="recompute whole daily series (default: every portfolio)")

@@ -16,10 +16,25 @@ class Settings:
     # Ports `folio up` prefers for the embedded broker and the worker's web server (free ones if taken).
     broker_port: int = 9092
     worker_port: int = 6066
+    # Access control (api.auth): FOLIO_AUTH on/off, and the API keys file
+    # (`folio keys` writes it, the API reads it, `folio up` creates its first key).
+    auth_enabled: bool = True
+    api_keys_file: Path | None = None
+
+    @property
+    def keys_file(self) -> Path:
+        return self.api_keys_file or self.data_dir / "api-keys.json"
 
     @property
     def broker(self) -> str:
         return self.kafka_bootstrap or "127.0.0.1:9092"
+
+
+def auth_switch(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"FOLIO_AUTH={text!r}: expected on or off")
+    return value == "on"
 
 
 def load_settings() -> Settings:
@@ -31,4 +46,7 @@ def load_settings() -> Settings:
         api_port=int(os.environ.get("FOLIO_API_PORT", "8000")),
         broker_port=int(os.environ.get("FOLIO_BROKER_PORT", "9092")),
         worker_port=int(os.environ.get("FOLIO_WORKER_WEB_PORT", "6066")),
+        auth_enabled=auth_switch(os.environ.get("FOLIO_AUTH", "on")),
+        api_keys_file=Path(os.environ["FOLIO_API_KEYS_FILE"]).resolve() if os.environ.get("FOLIO_API_KEYS_FILE")
+        else None,
     )

@@ -46,6 +46,19 @@ async def _load_demo(stack: Stack) -> None:
         os.unlink(f.name)
 
 
+def _access(stack: Stack) -> str:
+    """The banner's access lines: the key made at first start (shown this once), or how to get one."""
+    if not stack.auth:
+        return "  access       OFF (FOLIO_AUTH=off): anyone who reaches the port can read and write"
+    if stack.created_admin_key:
+        return (f"  access       admin API key, created now and shown this once (only its hash is kept in "
+                f"{stack.keys_file}):\n"
+                f"                 {stack.admin_key}\n"
+                f"               try: curl -H 'Authorization: Bearer {stack.admin_key}' {stack.api_url}/portfolios")
+    return (f"  access       API keys in {stack.keys_file} (`folio keys list`; a new one: "
+            "`folio keys create --name NAME --role admin`)")
+
+
 async def _up(args: argparse.Namespace) -> int:
     settings = load_settings()
     stack = Stack(
@@ -96,6 +109,7 @@ folio is up.
   Kafka        {stack.bootstrap}
   PostgreSQL   {stack.dsn}
   logs         {stack.data_dir / 'logs'}
+{_access(stack)}
 Ctrl-C stops everything.""", flush=True)
         while not stop.is_set():
             for name in list(stack.supervisor.children):

@@ -48,6 +48,8 @@ KEY_FIELDS = {
     "fx_rates": "pair",
 }
 _KEY_OF: dict[str, Callable[[object], str]] = {t: attrgetter(f) for t, f in KEY_FIELDS.items()}
+# The topics whose messages belong to one portfolio (keyed by its id).
+PORTFOLIO_KEYED_TOPICS = tuple(t for t, f in KEY_FIELDS.items() if f == "portfolio_id")
 
 # ... and the field order in which faults are looked for, per model.
 _RANK = {m: {name: i for i, name in enumerate(m.model_fields)} for m in TOPIC_MODELS.values()}

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.queries.rows import Page
 from api.queries.tables import dead_letters as d
+from schemas.decode import PORTFOLIO_KEYED_TOPICS
 from sink.dead_letter_lifecycle import STATES
 
 LetterState = Literal[STATES]  # type: ignore[valid-type]
@@ -19,10 +20,19 @@ _ORDER = (d.c.dead_lettered_at, d.c.source_topic, d.c.source_partition, d.c.sour
 
 
 async def dead_letters(session: AsyncSession, page: Page, *, reason: str | None = None,
-                       source_topic: str | None = None, state: str | None = None
+                       source_topic: str | None = None, state: str | None = None,
+                       only: frozenset[str] | None = None,
                        ) -> tuple[dict[str, int], dict[str, int], list[dict[str, Any]]]:
-    """(count by reason, count by state, one page of letters), all under the same filters."""
+    """(count by reason, count by state, one page of letters), all under the same filters.
+
+    `only` (a caller's portfolio scope) keeps the letters keyed by one of those
+    portfolios; letters of market data or without a readable key are left out,
+    as they could be anyone's.
+    """
     filters = []
+    if only is not None:
+        filters += [d.c.source_topic.in_(PORTFOLIO_KEYED_TOPICS), d.c.key_encoding == "utf-8",
+                    d.c.key.in_(sorted(only))]
     if reason is not None:
         filters.append(d.c.reason == reason)
     if source_topic is not None:

@@ -1,6 +1,11 @@
-"""One router per resource; `api_router` gathers them."""
-from fastapi import APIRouter
+"""One router per resource; `api_router` gathers them, each behind the role it needs.
 
+Reads need `read`, ingestion `write`; admin routes say so themselves. The
+health router guards its own routes (/health/live is always open).
+"""
+from fastapi import APIRouter, Depends
+
+from api.auth.deps import require_read, require_write
 from api.routes import (
     allocation,
     cash,
@@ -18,6 +23,8 @@ from api.routes import (
 )
 
 api_router = APIRouter()
-for module in (ingest, portfolios, positions, transactions, cash, valuation, allocation, timeseries, performance,
-               risk, history, dead_letters, health):
-    api_router.include_router(module.router)
+api_router.include_router(ingest.router, dependencies=[Depends(require_write)])
+for module in (portfolios, positions, transactions, cash, valuation, allocation, timeseries, performance,
+               risk, history, dead_letters):
+    api_router.include_router(module.router, dependencies=[Depends(require_read)])
+api_router.include_router(health.router)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.auth.deps import CurrentPrincipal
 from api.deps import PageDep, QueryId, SessionDep
 from api.models import DeadLetterOut, DeadLettersOut
 from api.queries.dead_letters import LetterState, dead_letters
@@ -14,10 +15,10 @@ router = APIRouter(tags=["dead letters"])
 
 @router.get("/dead-letters")
 async def read_dead_letters(
-    session: SessionDep, page: PageDep, reason: QueryId = None, source_topic: QueryId = None,
+    session: SessionDep, page: PageDep, caller: CurrentPrincipal, reason: QueryId = None, source_topic: QueryId = None,
     state: Annotated[LetterState | None, Query(description="open, redriven, resolved or failed_again")] = None,
 ) -> DeadLettersOut:
     by_reason, by_state, items = await dead_letters(session, page, reason=reason, source_topic=source_topic,
-                                                    state=state)
+                                                    state=state, only=caller.portfolios)
     return DeadLettersOut(total=sum(by_reason.values()), by_reason=by_reason, by_state=by_state,
                           limit=page.limit, offset=page.offset, items=[DeadLetterOut(**row) for row in items])

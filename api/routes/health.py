@@ -1,9 +1,10 @@
 """Health probes and Prometheus metrics."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from api.auth.deps import ops_access
 from api.deps import DatabaseDep, LiveDep, ResourcesDep
 from api.errors import Unavailable
 from api.metrics import CONTENT_TYPE, render_stages
@@ -18,7 +19,7 @@ async def live() -> Liveness:
     return Liveness()
 
 
-@router.get("/health/ready", response_model=Readiness,
+@router.get("/health/ready", response_model=Readiness, dependencies=[Depends(ops_access("ready"))],
             responses={503: {"model": Readiness, "description": "a component is down, crash-looping, stuck or "
                                                                 "lagging: `checks` names it and says why"}})
 async def ready(request: Request, database: DatabaseDep, worker: LiveDep, resources: ResourcesDep) -> JSONResponse:
@@ -37,7 +38,7 @@ async def ready(request: Request, database: DatabaseDep, worker: LiveDep, resour
     return JSONResponse(readiness.model_dump(), status_code=200 if readiness.status == "ready" else 503)
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(ops_access("metrics"))])
 async def metrics(request: Request, resources: ResourcesDep) -> PlainTextResponse:
     observation, _ = await request.app.state.stage_watch.observe(resources)
     return PlainTextResponse(request.app.state.metrics.render() + render_stages(observation), media_type=CONTENT_TYPE)

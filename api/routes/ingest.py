@@ -19,10 +19,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from sqlalchemy import exc as sa_exc
 
+from api.auth.deps import CurrentPrincipal
 from api.db import Database
 from api.deps import DatabaseDep, PublisherDep
 from api.errors import DatabaseUnavailable
-from api.ingest import TOPICS, identity, read_items, to_messages, validate_items
+from api.ingest import TOPICS, check_scope, identity, read_items, to_messages, validate_items
 from api.models import Accepted, IngestRejection
 from api.queries.transactions import Receipt, forget_receipts, record_receipts
 from schemas.decode import Event
@@ -40,8 +41,10 @@ _BODY = {"requestBody": {"required": True, "content": {"application/json": {"sch
 
 
 def _ingest(topic: str) -> Callable[..., Awaitable[Accepted]]:
-    async def ingest(items: ItemsDep, publisher: PublisherDep, database: DatabaseDep) -> Accepted:
+    async def ingest(items: ItemsDep, publisher: PublisherDep, database: DatabaseDep, caller: CurrentPrincipal
+                     ) -> Accepted:
         events = validate_items(topic, items)
+        check_scope(topic, events, caller)
         tracked = None
         if topic == "transactions":
             receipts = _receipts(events)
@@ -64,7 +67,8 @@ for _segment, _topic in TOPICS.items():
     router.add_api_route(
         f"/{_segment}", _ingest(_topic), methods=["POST"], status_code=202, response_model=Accepted,
         summary=f"Validate and publish events to `{_topic}` (all or nothing)",
-        responses={413: {"description": "body longer than FOLIO_MAX_BODY_BYTES: nothing published"},
+        responses={403: {"description": "an item outside the caller's portfolios (named): nothing published"},
+                   413: {"description": "body longer than FOLIO_MAX_BODY_BYTES: nothing published"},
                    422: {"model": IngestRejection, "description": "invalid items: nothing published"},
                    503: {"description": "broker unavailable"}},
         openapi_extra=_BODY,

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.auth.deps import CurrentPrincipal
 from api.deps import PageDep, PortfolioId, SessionDep
-from api.errors import NotFound
+from api.errors import unknown_portfolio
 from api.models import PortfolioList, PortfolioOut
 from api.queries.portfolios import get_portfolio, list_portfolios
 
@@ -12,8 +13,8 @@ router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
 
 @router.get("")
-async def read_portfolios(session: SessionDep, page: PageDep) -> PortfolioList:
-    found = await list_portfolios(session, page)
+async def read_portfolios(session: SessionDep, page: PageDep, caller: CurrentPrincipal) -> PortfolioList:
+    found = await list_portfolios(session, page, only=caller.portfolios)
     return PortfolioList(total=found.total, limit=page.limit, offset=page.offset,
                          items=[PortfolioOut(**row) for row in found.items])
 
@@ -22,5 +23,5 @@ async def read_portfolios(session: SessionDep, page: PageDep) -> PortfolioList:
 async def read_portfolio(portfolio_id: PortfolioId, session: SessionDep) -> PortfolioOut:
     row = await get_portfolio(session, portfolio_id)
     if row is None:
-        raise NotFound(f"unknown portfolio {portfolio_id!r}")
+        raise unknown_portfolio(portfolio_id)
     return PortfolioOut(**row)

@@ -16,13 +16,17 @@ import logging
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 
+from api.auth.api_keys import KeyFile
+from api.auth.principal import Role
+
+from folio.config import load_settings
 from folio.consumer_groups import consumer_groups
 from folio.devenv import tansu_highwater
 from folio.devenv.broker import TansuBroker, free_port
@@ -57,6 +61,14 @@ class Stack:
     durable_broker: bool = False
     ready_timeout: float = 120.0  # seconds for every child to answer (recovery of big tables takes longer)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Access control: on unless FOLIO_AUTH=off. The keys file is the data dir's
+    # (folio.config); when it holds no key, start() creates an admin key and
+    # keeps it in `admin_key` (and `created_admin_key`) for folio up to print.
+    # A caller that already holds a key (e.g. a test restarting a data dir with
+    # a key of its own in FOLIO_API_KEYS) passes it as `admin_key`.
+    auth: bool = field(default_factory=lambda: load_settings().auth_enabled)
+    admin_key: str | None = None
+    created_admin_key: bool = False
 
     broker: TansuBroker | None = None
     s3: SeaweedS3 | None = None
@@ -82,6 +94,21 @@ class Stack:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def keys_file(self) -> Path:
+        return replace(load_settings(), data_dir=self.data_dir).keys_file
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """What a client of this stack's API sends to be let in."""
+        return {"Authorization": f"Bearer {self.admin_key}"} if self.auth and self.admin_key else {}
+
+    def _ensure_admin_key(self) -> None:
+        keys = KeyFile(self.keys_file)
+        if not keys.records():
+            self.admin_key, _ = keys.create("admin", Role.ADMIN)
+            self.created_admin_key = True
 
     @property
     def broker_store(self) -> Path:
@@ -152,6 +179,7 @@ class Stack:
             "FOLIO_APP_ID": self.app_id,
             "FOLIO_WORKER_URL": self.worker_url,
             "FOLIO_SESSION_TIMEOUT": "10",
+            **({"FOLIO_API_KEYS_FILE": str(self.keys_file)} if self.auth else {"FOLIO_AUTH": "off"}),
             **({STATUS_FILE_ENV: str(self.supervisor.status_file)} if self.supervisor.status_file else {}),
             **self.extra_env,
         })
@@ -160,6 +188,8 @@ class Stack:
             self.supervisor.start(worker_spec(self.worker_ports[i], self.worker_dir(i), name))
         self.supervisor.start(sink_spec())
         self.supervisor.start(series_spec())
+        if self.with_api and self.auth:
+            self._ensure_admin_key()
         if self.with_api:
             self.supervisor.start(api_spec(self.api_port, self.worker_urls()))
         if found:

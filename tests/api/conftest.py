@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
+from api.auth.settings import AuthSettings
 from api.deps import get_publisher
 from api.main import create_app
 from api.settings import ApiSettings
@@ -234,6 +235,9 @@ async def make_client() -> AsyncIterator[ClientFactory]:
 
     async def make(*, database_url: str | None = None, worker_url: str = NO_WORKER,
                    publisher: Any = None, kafka_bootstrap: str = "127.0.0.1:9", **settings: Any) -> httpx.AsyncClient:
+        # Access control has its own tests (tests/api/auth); routes' tests run with it off
+        # unless they pass `auth=AuthSettings(...)`.
+        settings.setdefault("auth", AuthSettings.off())
         app = create_app(ApiSettings(database_url=database_url, worker_url=worker_url,
                                      kafka_bootstrap=kafka_bootstrap, **settings))
         if publisher is not None:
