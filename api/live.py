@@ -27,9 +27,10 @@ def _origin(response: httpx.Response) -> str:
 
 
 class LiveClient:
-    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 5.0, token: str | None = None) -> None:
         self.base_urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True, headers=headers)
 
     async def portfolio(self, portfolio_id: str) -> dict[str, Any] | None:
         """The portfolio's live state, or None when the worker does not know it."""

@@ -26,7 +26,8 @@ class Resources:
     @property
     def live(self) -> LiveClient:
         if self._live is None:
-            self._live = LiveClient(self.settings.worker_url, self.settings.worker_timeout)
+            self._live = LiveClient(self.settings.worker_url, self.settings.worker_timeout,
+                                    self.settings.worker_token)
         return self._live
 
     @property

@@ -5,6 +5,7 @@
 - `KAFKA_BOOTSTRAP`: the broker for ingestion (default 127.0.0.1:9092).
 - `FOLIO_WORKER_URL`: the positions workers' web servers, for live reads:
   one or more, comma-separated (default http://127.0.0.1:6066).
+- `FOLIO_WORKER_TOKEN`: sent to the workers' live pages (see folio.config).
 - `FOLIO_WORKER_TIMEOUT`, `FOLIO_DB_TIMEOUT`, `FOLIO_BROKER_TIMEOUT`: seconds
   (defaults 5, 5, 10).
 - `FOLIO_UP_STATUS_FILE`: `folio up`'s children and their restarts (JSON), for /metrics.
@@ -41,6 +42,7 @@ class ApiSettings:
     up_status_file: str | None = None
     readiness: ReadinessLimits = ReadinessLimits()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    worker_token: str | None = None  # FOLIO_WORKER_TOKEN (folio.config)
     # Closed by default: with no keys and no JWT configured nobody gets in.
     auth: AuthSettings = AuthSettings()
 
@@ -66,4 +68,5 @@ class ApiSettings:
             ),
             max_body_bytes=int(os.environ.get("FOLIO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
             auth=AuthSettings.from_env(),
+            worker_token=folio.worker_token,
         )

@@ -265,7 +265,7 @@ async def check_against_full_recompute(dsn: str) -> str:
     return text
 
 
-async def measure_http(api_url: str, n: int, warmup: int) -> dict[str, list[float]]:
+async def measure_http(api_url: str, n: int, warmup: int, headers: dict[str, str]) -> dict[str, list[float]]:
     base = f"/portfolios/{PORTFOLIO}"
     paths = {
         "performance?period=SI": [f"{base}/performance?period=SI"],
@@ -274,7 +274,7 @@ async def measure_http(api_url: str, n: int, warmup: int) -> dict[str, list[floa
         "performance?period=1Y": [f"{base}/performance?period=1Y"],
     }
     results: dict[str, list[float]] = {}
-    async with httpx.AsyncClient(base_url=api_url, timeout=30.0) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30.0, headers=headers) as client:
         for label, urls in paths.items():
             for _ in range(warmup):
                 for url in urls:
@@ -489,7 +489,7 @@ async def main() -> None:
             print(f"at rest (5 s, nothing asked): {usage(rest, snapshot(), stack.data_dir)}")
             print()
             machine_before = snapshot()
-            results = await measure_http(stack.api_url, args.requests, args.warmup)
+            results = await measure_http(stack.api_url, args.requests, args.warmup, stack.api_headers)
             machine = usage(machine_before, snapshot(), stack.data_dir)
             perf, risk = results.pop("_sample")
             print(f"HTTP, one keep-alive client, sequential, after {args.warmup} warm-ups each "

@@ -276,7 +276,8 @@ async def measure(stack: Stack, url: str, extract, securities: int, rate: float,
                   linger_ms: float) -> Run:
     run = Run()
     stop = asyncio.Event()
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    headers = stack.worker_headers if url.startswith(stack.worker_url) else stack.api_headers
+    async with httpx.AsyncClient(timeout=10.0, headers=headers) as client:
         for _ in range(20):  # warm the connection and both processes' code paths
             (await client.get(url)).raise_for_status()
         await asyncio.gather(
@@ -371,7 +372,7 @@ async def one_pass(name: str, args: argparse.Namespace) -> None:
             await stack.wait_idle(timeout=300)
             if name.endswith("-short") and name != "consumer-short":
                 await switch_worker_feed_wait(stack, args.feed_fetch_wait_ms)
-            async with httpx.AsyncClient(base_url=stack.api_url) as client:
+            async with httpx.AsyncClient(base_url=stack.api_url, headers=stack.api_headers) as client:
                 body = (await client.get(f"/portfolios/{PORTFOLIO}/positions")).json()
             priced = sum(1 for p in body["positions"] if p.get("price") is not None)
             setup = time.perf_counter() - t0

@@ -20,6 +20,10 @@ class Settings:
     # (`folio keys` writes it, the API reads it, `folio up` creates its first key).
     auth_enabled: bool = True
     api_keys_file: Path | None = None
+    # The shared secret between the API and the positions workers' live pages
+    # (FOLIO_WORKER_TOKEN): anyone who can reach a worker's port must not read
+    # what the API's access control guards. Unset: the pages are open.
+    worker_token: str | None = None
 
     @property
     def keys_file(self) -> Path:
@@ -49,4 +53,5 @@ def load_settings() -> Settings:
         auth_enabled=auth_switch(os.environ.get("FOLIO_AUTH", "on")),
         api_keys_file=Path(os.environ["FOLIO_API_KEYS_FILE"]).resolve() if os.environ.get("FOLIO_API_KEYS_FILE")
         else None,
+        worker_token=os.environ.get("FOLIO_WORKER_TOKEN") or None,
     )

@@ -10,6 +10,7 @@ every touched record is written back once (streams.changelog).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 from collections import defaultdict
@@ -255,14 +256,28 @@ async def worker_ready(web, request):
                     status=200 if all(checks.values()) else 503)
 
 
+_WORKER_TOKEN = load_settings().worker_token
+
+
+def _authorized(request) -> bool:
+    """With FOLIO_WORKER_TOKEN set, live pages answer only the API (which sends it)."""
+    if _WORKER_TOKEN is None:
+        return True
+    return hmac.compare_digest(request.headers.get("Authorization", "").encode(),
+                               f"Bearer {_WORKER_TOKEN}".encode())
+
+
 @app.page("/live/portfolios/{portfolio_id}/")
 @app.table_route(table=books, match_info="portfolio_id")
 async def live_portfolio(web, request, portfolio_id: str):
     """The portfolio's live state, answered by the worker that owns its partition.
 
-    `worker` names the answering worker (the owner: other workers forward).
-    During a rebalance the answer is 503, never what a recovering table holds.
+    `worker` names the answering worker (the owner: other workers forward,
+    headers included). During a rebalance the answer is 503, never what a
+    recovering table holds.
     """
+    if not _authorized(request):
+        return web.json({"error": "this page answers the Folio API only (FOLIO_WORKER_TOKEN)"}, status=401)
     checks = _serving_checks()
     if not all(checks.values()):
         return web.json({"error": "rebalancing: live reads resume when it ends", **checks,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import shutil
 import subprocess
 import time
@@ -69,6 +70,8 @@ class Stack:
     auth: bool = field(default_factory=lambda: load_settings().auth_enabled)
     admin_key: str | None = None
     created_admin_key: bool = False
+    # A fresh secret per run between the API and the workers' live pages.
+    worker_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     broker: TansuBroker | None = None
     s3: SeaweedS3 | None = None
@@ -103,6 +106,11 @@ class Stack:
     def api_headers(self) -> dict[str, str]:
         """What a client of this stack's API sends to be let in."""
         return {"Authorization": f"Bearer {self.admin_key}"} if self.auth and self.admin_key else {}
+
+    @property
+    def worker_headers(self) -> dict[str, str]:
+        """What a client of a worker's live pages sends (the API does it itself)."""
+        return {"Authorization": f"Bearer {self.worker_token}"}
 
     def _ensure_admin_key(self) -> None:
         keys = KeyFile(self.keys_file)
@@ -180,6 +188,7 @@ class Stack:
             "FOLIO_WORKER_URL": self.worker_url,
             "FOLIO_SESSION_TIMEOUT": "10",
             **({"FOLIO_API_KEYS_FILE": str(self.keys_file)} if self.auth else {"FOLIO_AUTH": "off"}),
+            "FOLIO_WORKER_TOKEN": self.worker_token,
             **({STATUS_FILE_ENV: str(self.supervisor.status_file)} if self.supervisor.status_file else {}),
             **self.extra_env,
         })

@@ -23,7 +23,12 @@ async def test_live_reads_are_answered_by_the_partition_owner_with_the_expected_
     await publish_scenario(stack, "small")
 
     m = Mismatches()
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30) as stranger:
+        # The live pages answer the API only: reaching a worker's port is not access.
+        for worker_url in stack.worker_urls():
+            answer = await stranger.get(f"{worker_url}/live/portfolios/{next(iter(expected['portfolios']))}/")
+            assert answer.status_code == 401, (worker_url, answer.status_code, answer.text[:200])
+    async with httpx.AsyncClient(timeout=30, headers=stack.worker_headers) as client:
         owners = await partition_owners(client, stack.worker_urls()[0])
         assert set(owners.values()) == set(stack.worker_urls()), owners
         owned = {pid: owners[partition_of(pid)] for pid in expected["portfolios"]}
@@ -40,7 +45,7 @@ async def test_live_reads_are_answered_by_the_partition_owner_with_the_expected_
                           realized.get(sid, (None, None))[0])
                     m.dec(f"{pid}/{sid} via {worker_url} realized_base", position["realized_base"],
                           realized.get(sid, (None, None))[1])
-        async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as api:
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=30, headers=stack.api_headers) as api:
             for pid, exp in expected["portfolios"].items():
                 compare_positions(m, pid, exp["cost_method"], exp["positions"], await api_reads.positions(api, pid))
                 compare_cash(m, pid, exp["cash"], await api_reads.cash(api, pid))
