@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.analytics import PeriodRequest
 from api.db import Database
 from api.auth.deps import CurrentPrincipal
-from api.errors import unknown_portfolio
+from api.errors import UnsupportedMediaType, unknown_portfolio
 from api.live import LiveClient
 from api.publisher import Publisher
 from api.queries.portfolios import portfolio_exists
@@ -56,6 +56,18 @@ async def portfolio_in_scope(portfolio_id: PortfolioPath, principal: CurrentPrin
 
 
 PortfolioId = Annotated[str, Depends(portfolio_in_scope)]
+
+
+def json_body_only(request: Request) -> None:
+    """Writes take `application/json` only (415 otherwise, before the body is read).
+
+    A browser sends `text/plain` (or a form) cross-site without a CORS
+    preflight; JSON needs one, which Folio does not approve unless
+    FOLIO_CORS_ORIGINS says so. So no page a user visits can post for them.
+    """
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {media_type or 'missing'!r}")
 
 
 def get_resources(request: Request) -> Resources:

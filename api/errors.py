@@ -44,6 +44,10 @@ class PayloadTooLarge(ApiError):
     status_code = 413
 
 
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+
+
 class Unavailable(ApiError):
     status_code = 503
     service = "service"

@@ -6,11 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
+from api import docs, openapi
 from api.errors import install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
 from api.resources import Resources
 from api.routes import api_router
+from api.security_headers import SecurityHeaders
 from api.settings import ApiSettings
 from api.stage_status import StageWatch
 from folio.logs import configure as configure_logging
@@ -27,18 +31,28 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings.from_env()
     app = FastAPI(
         title="Folio",
         summary="Real-time portfolio positions, lots and cash",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api.docs
+        redoc_url=None,
     )
-    app.state.resources = Resources(settings or ApiSettings.from_env())
+    app.state.resources = Resources(settings)
     app.state.metrics = Metrics()
     app.state.stage_watch = StageWatch()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, errors included
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(docs.router)
+    openapi.install(app)
+    app.mount(docs.STATIC_PATH, StaticFiles(directory=docs.STATIC_DIR), name="static")
     return app
 
 

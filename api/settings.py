@@ -13,6 +13,8 @@
   `FOLIO_READY_HEARTBEAT_AGE`, `FOLIO_READY_STUCK_AFTER`: when /health/ready
   calls a stage lagging, crash-looping or stuck (api.readiness).
 - Access control (`FOLIO_AUTH`, `FOLIO_API_KEYS`, `FOLIO_JWT_*`, ...): api.auth.settings.
+- `FOLIO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a
+  browser (CORS); unset, no cross-origin call is approved.
 - `FOLIO_MAX_BODY_BYTES`: the largest request body a write endpoint reads
   (default 8 MiB); a longer one answers 413.
 """
@@ -43,6 +45,7 @@ class ApiSettings:
     readiness: ReadinessLimits = ReadinessLimits()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     worker_token: str | None = None  # FOLIO_WORKER_TOKEN (folio.config)
+    cors_origins: tuple[str, ...] = ()  # none: no cross-origin answer is approved
     # Closed by default: with no keys and no JWT configured nobody gets in.
     auth: AuthSettings = AuthSettings()
 
@@ -69,4 +72,5 @@ class ApiSettings:
             max_body_bytes=int(os.environ.get("FOLIO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
             auth=AuthSettings.from_env(),
             worker_token=folio.worker_token,
+            cors_origins=tuple(o.strip() for o in os.environ.get("FOLIO_CORS_ORIGINS", "").split(",") if o.strip()),
         )

@@ -21,6 +21,8 @@ import sys
 import time
 from typing import Any
 
+from folio.redact import redact_text
+
 RECORD_FIELDS = ("topic", "partition", "offset")
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -59,7 +61,7 @@ class JsonFormatter(logging.Formatter):
                 line[name] = getattr(record, name)
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return redact_text(json.dumps(line, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -70,7 +72,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         where = " ".join(f"{n}={getattr(record, n)}" for n in RECORD_FIELDS if getattr(record, n, None) is not None)
-        return f"{text} [{where}]" if where else text
+        return redact_text(f"{text} [{where}]" if where else text)
 
 
 def formatter(stage: str) -> logging.Formatter:
@@ -89,14 +91,14 @@ def configure(stage: str, default_level: str = "INFO") -> None:
             h.setFormatter(formatter(stage))
 
 
-def faust_logging_config(stage: str) -> dict[str, Any] | None:
-    """A Faust worker's `logging_config`: its default handler in our format (None: Faust's own text)."""
-    if log_format() != "json":
-        return None
+def faust_logging_config(stage: str) -> dict[str, Any]:
+    """A Faust worker's `logging_config`: its default handler in our format, so
+    its lines are redacted like every other process's (folio.redact)."""
+    kind = "JsonFormatter" if log_format() == "json" else "TextFormatter"
     return {
         "version": 1,
         "merge": True,
-        "formatters": {"folio": {"()": "folio.logs.JsonFormatter", "stage": stage}},
+        "formatters": {"folio": {"()": f"folio.logs.{kind}", "stage": stage}},
         "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "folio",
                                  "stream": "ext://sys.stderr"}},
     }

@@ -16,6 +16,7 @@ from folio.devenv.run_state import AlreadyRunning
 from folio.devenv.stack import Stack
 from folio.logs import configure as configure_logging
 from folio.produce import produce_file
+from folio.redact import redact_url
 
 log = logging.getLogger("folio.up")
 
@@ -107,7 +108,7 @@ folio is up.
   risk         {stack.api_url}/portfolios/DEMO-GROWTH/risk?period=1Y
   allocation   {stack.api_url}/portfolios/DEMO-GROWTH/allocation?by=sector
   Kafka        {stack.bootstrap}
-  PostgreSQL   {stack.dsn}
+  PostgreSQL   {redact_url(stack.dsn)}
   logs         {stack.data_dir / 'logs'}
 {_access(stack)}
 Ctrl-C stops everything.""", flush=True)

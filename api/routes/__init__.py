@@ -1,11 +1,13 @@
 """One router per resource; `api_router` gathers them, each behind the role it needs.
 
-Reads need `read`, ingestion `write`; admin routes say so themselves. The
+Reads need `read`, ingestion `write` (and a JSON body: 415 otherwise);
+admin routes say so themselves. The
 health router guards its own routes (/health/live is always open).
 """
 from fastapi import APIRouter, Depends
 
 from api.auth.deps import require_read, require_write
+from api.deps import json_body_only
 from api.routes import (
     allocation,
     cash,
@@ -23,7 +25,7 @@ from api.routes import (
 )
 
 api_router = APIRouter()
-api_router.include_router(ingest.router, dependencies=[Depends(require_write)])
+api_router.include_router(ingest.router, dependencies=[Depends(require_write), Depends(json_body_only)])
 for module in (portfolios, positions, transactions, cash, valuation, allocation, timeseries, performance,
                risk, history, dead_letters):
     api_router.include_router(module.router, dependencies=[Depends(require_read)])

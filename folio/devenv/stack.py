@@ -112,6 +112,10 @@ class Stack:
         """What a client of a worker's live pages sends (the API does it itself)."""
         return {"Authorization": f"Bearer {self.worker_token}"}
 
+    def client(self, timeout: float = 30, **kwargs) -> httpx.AsyncClient:
+        """An HTTP client of this stack's API that is let in (the admin key)."""
+        return httpx.AsyncClient(base_url=self.api_url, timeout=timeout, headers=self.api_headers, **kwargs)
+
     def _ensure_admin_key(self) -> None:
         keys = KeyFile(self.keys_file)
         if not keys.records():

@@ -157,8 +157,9 @@ def near_valid_bodies(draw, topic: str) -> bytes:
     return ("[" + ",".join(items) + "]").encode()
 
 
-def _run_operations(base_url: str, counts: Counter, failures: list[str]) -> None:
+def _run_operations(base_url: str, headers: dict[str, str], counts: Counter, failures: list[str]) -> None:
     session = requests.Session()
+    session.headers.update(headers)  # an admin key: the fuzz is about inputs, not access (tests/api/auth)
     schema = _schema()
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -181,8 +182,8 @@ def _run_operations(base_url: str, counts: Counter, failures: list[str]) -> None
         FUZZ_SETTINGS(fuzz)()
 
 
-def _run_ingest_bodies(base_url: str, counts: Counter, failures: list[str]) -> None:
-    client = httpx.Client(base_url=base_url, timeout=60)
+def _run_ingest_bodies(base_url: str, headers: dict[str, str], counts: Counter, failures: list[str]) -> None:
+    client = httpx.Client(base_url=base_url, timeout=60, headers=headers)
     for topic in TEMPLATES:
         label = f"POST /ingest/{topic} (near-valid events)"
 
@@ -209,7 +210,7 @@ def _run_ingest_bodies(base_url: str, counts: Counter, failures: list[str]) -> N
 async def test_every_operation_answers_without_server_errors_and_as_its_schema_says(start_stack):  # noqa: F811
     stack = await start_stack()
     pids = {name: child.pid for name, child in stack.supervisor.children.items()}
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         for topic, events in SEED_EVENTS.items():
             response = await client.post(f"/ingest/{topic}", json=events)
             assert response.status_code == 202, response.text
@@ -219,8 +220,8 @@ async def test_every_operation_answers_without_server_errors_and_as_its_schema_s
 
     counts: Counter = Counter()
     failures: list[str] = []
-    await asyncio.to_thread(_run_operations, stack.api_url, counts, failures)
-    await asyncio.to_thread(_run_ingest_bodies, stack.api_url, counts, failures)
+    await asyncio.to_thread(_run_operations, stack.api_url, stack.api_headers, counts, failures)
+    await asyncio.to_thread(_run_ingest_bodies, stack.api_url, stack.api_headers, counts, failures)
     idle_error = None
     try:
         await stack.wait_idle(timeout=120)  # what ingest accepted is consumed by every stage

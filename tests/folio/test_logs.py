@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 import pytest
 
-from folio.logs import JsonFormatter, TextFormatter, configure, faust_logging_config, log_format, record_fields
+from folio.logs import (JsonFormatter, TextFormatter, configure, faust_logging_config, formatter, log_format,
+                        record_fields)
+from folio.redact import redact_url
 
 
 def _record(msg: str, *args, exc_info=None, **extra) -> logging.LogRecord:
@@ -74,11 +77,43 @@ def test_configure_writes_json_lines_to_stderr(monkeypatch, capsys):
     assert (parsed["stage"], parsed["message"]) == ("folio-up", "sink exited; restarting it")
 
 
-def test_faust_workers_get_a_merged_config_only_for_json(monkeypatch):
+def test_faust_workers_log_through_our_formatters_in_both_formats(monkeypatch):
     monkeypatch.delenv("FOLIO_LOG_FORMAT", raising=False)
-    assert faust_logging_config("positions") is None
+    assert faust_logging_config("positions")["formatters"]["folio"] == {
+        "()": "folio.logs.TextFormatter", "stage": "positions"}
     monkeypatch.setenv("FOLIO_LOG_FORMAT", "json")
     config = faust_logging_config("positions")
     assert config["merge"] is True
     assert config["formatters"]["folio"] == {"()": "folio.logs.JsonFormatter", "stage": "positions"}
     assert config["handlers"]["default"]["formatter"] == "folio"
+
+
+SECRETS = {
+    "an API key": ("created folio_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg for bob", "folio_AbCdEfGh"),
+    "a bearer header": ("sent Authorization: Bearer s3cr3t-token-value", "s3cr3t-token-value"),
+    "an X-API-Key header": ("headers {'X-API-Key': 'k-very-secret'}", "k-very-secret"),
+    "a JWT": ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl rejected", "eyJzdWIiOiJib2IifQ"),
+    "a DATABASE_URL password": ("connecting to postgresql://folio:hunter2@db:5432/folio", "hunter2"),
+    "a token query value": ("GET /ui/?token=folio-session-secret HTTP/1.1", "folio-session-secret"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("what", list(SECRETS))
+def test_a_log_line_never_carries_a_secret(monkeypatch, fmt: str, what: str):
+    message, secret = SECRETS[what]
+    monkeypatch.setenv("FOLIO_LOG_FORMAT", fmt)
+    line = formatter("api").format(_record(message))
+    assert secret not in line and "***" in line, line
+    try:
+        raise RuntimeError(message)
+    except RuntimeError:
+        record = _record("failed")
+        record.exc_info = sys.exc_info()
+    assert secret not in formatter("api").format(record)
+
+
+def test_a_url_keeps_everything_but_its_password():
+    assert redact_url("postgresql://folio:hunter2@db:5432/folio?sslmode=require") == \
+        "postgresql://folio:***@db:5432/folio?sslmode=require"
+    assert redact_url("postgresql://postgres@/folio?host=/tmp/pg") == "postgresql://postgres@/folio?host=/tmp/pg"

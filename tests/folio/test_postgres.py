@@ -1,6 +1,8 @@
 """The development PostgreSQL: embedded, Unix socket only, state kept in its data dir."""
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +84,22 @@ def _postmaster_alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+async def test_the_data_dir_and_the_socket_are_for_the_server_user_only(tmp_path: Path):
+    # Trust authentication: whoever can reach the socket is the superuser.
+    server = LocalPostgres(tmp_path / "pg").start()
+    try:
+        for restart in (False, True):
+            if restart:
+                server.stop()
+                server = LocalPostgres(tmp_path / "pg").start()
+            assert stat.S_IMODE(os.stat(server.data_dir).st_mode) == 0o700
+            socket = server.socket_dir / ".s.PGSQL.5432"
+            assert stat.S_IMODE(os.stat(socket).st_mode) & 0o077 == 0, oct(os.stat(socket).st_mode)
+            assert stat.S_IMODE(os.stat(str(socket) + ".lock").st_mode) & 0o077 == 0
+        assert "unix_socket_permissions = 0700" in (server.data_dir / "postgresql.conf").read_text()
+        conn = await asyncpg.connect(server.dsn)
+        await conn.close()
+    finally:
+        server.stop()

@@ -51,8 +51,8 @@ class Acknowledged:
     direct: dict[str, float] = field(default_factory=dict)  # id -> monotonic time of the ack
 
 
-async def _stream_ingest(api_url: str, round_: int, acked: Acknowledged, stop: asyncio.Event) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+async def _stream_ingest(up: UpProcess, round_: int, acked: Acknowledged, stop: asyncio.Event) -> None:
+    async with up.client(timeout=10) as client:
         n = 0
         while not stop.is_set():
             ids = [f"ING-{round_}-{n + i}" for i in range(3)]
@@ -130,8 +130,8 @@ async def _listed_ids(client: httpx.AsyncClient, portfolio: str) -> set[str]:
             return ids
 
 
-async def _seed_portfolios(api_url: str) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+async def _seed_portfolios(up: UpProcess) -> None:
+    async with up.client(timeout=30) as client:
         answer = await client.post("/ingest/portfolios", json=[
             {"portfolio_id": pid, "name": pid, "base_currency": "USD", "cost_method": "FIFO",
              "open_date": "2024-01-01"} for pid in PORTFOLIOS.values()])
@@ -149,11 +149,11 @@ async def test_kill_9_of_folio_up_mid_stream_loses_nothing_acknowledged_and_leav
     acked = Acknowledged()
     kills: list[dict] = []
     up = UpProcess(data_dir, free_port(), tmp_path / "up-0.log").start()
-    await _seed_portfolios(up.api_url)
+    await _seed_portfolios(up)
     for round_ in range(KILLS):
         stop = asyncio.Event()
         before = (len(acked.ingest), len(acked.produce), len(acked.direct))
-        streams = [asyncio.create_task(_stream_ingest(up.api_url, round_, acked, stop)),
+        streams = [asyncio.create_task(_stream_ingest(up, round_, acked, stop)),
                    asyncio.create_task(_stream_produce(up.bootstrap, tmp_path, round_, acked, stop)),
                    asyncio.create_task(_stream_direct(up.bootstrap, round_, acked, stop))]
         await asyncio.sleep(rng.uniform(4.0, 12.0))  # the seeded random kill moment
@@ -169,7 +169,7 @@ async def test_kill_9_of_folio_up_mid_stream_loses_nothing_acknowledged_and_leav
         assert wait_until_gone([entry.process() for entry in recorded.values() if entry.process()]) == []
         assert wait_until_gone(processes_pointing_at(data_dir)) == []
 
-        up = UpProcess(data_dir, free_port(), tmp_path / f"up-{round_ + 1}.log").start()
+        up = UpProcess(data_dir, free_port(), tmp_path / f"up-{round_ + 1}.log", key=up.key).start()
         said = [line for line in up.output().splitlines()[-40:] if line.startswith("folio: ")]
         restored = [line for line in said if line.startswith("folio: restored")]
         assert restored and "broker topics from" in restored[-1], up.output()[-3000:]
@@ -183,7 +183,7 @@ async def test_kill_9_of_folio_up_mid_stream_loses_nothing_acknowledged_and_leav
         # Everything the broker holds applied, then every acknowledged id must be listed.
         tansu_highwater.install()  # end offsets as the harness reads them on tansu
         await wait_for_lag_zero(up.bootstrap, Stack(data_dir).lag_groups(), timeout=900)
-        async with httpx.AsyncClient(base_url=up.api_url, timeout=30) as client:
+        async with up.client(timeout=30) as client:
             listed = {source: await _listed_ids(client, pid) for source, pid in PORTFOLIOS.items()}
         missing = {"ingest": acked.ingest - listed["ingest"], "produce": acked.produce - listed["produce"],
                    "direct": set(acked.direct) - listed["direct"]}

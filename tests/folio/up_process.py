@@ -10,11 +10,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psutil
 
 from folio.devenv.broker import free_port
 
 _KAFKA_LINE = re.compile(r"^\s*Kafka\s+(\S+)", re.MULTILINE)
+# The admin key folio up prints once, at a data dir's first start.
+PRINTED_KEY = re.compile(r"curl -H 'Authorization: Bearer (folio_[A-Za-z0-9_-]+)'")
 
 
 @dataclass
@@ -28,6 +31,9 @@ class UpProcess:
     process: subprocess.Popen | None = None
     bootstrap: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The admin key: read from the banner at a first start, else handed over
+    # from the run that printed it (`UpProcess(..., key=first.key)`).
+    key: str | None = None
 
     @property
     def api_url(self) -> str:
@@ -61,7 +67,17 @@ class UpProcess:
                 raise TimeoutError(f"folio up not up after {timeout}s:\n{self.output()[-4000:]}")
             time.sleep(0.2)
         self.bootstrap = _KAFKA_LINE.findall(self.output())[-1]
+        printed = PRINTED_KEY.findall(self.output())
+        if printed:
+            self.key = printed[-1]
         return self
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"} if self.key else {}
+
+    def client(self, timeout: float = 30) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.api_url, timeout=timeout, headers=self.headers)
 
     def kill(self) -> None:
         os.kill(self.pid, signal.SIGKILL)

@@ -127,6 +127,6 @@ async def test_killing_every_stage_mid_flight_leaves_every_figure_as_expected(st
 
     assert {k.stage for k in kills} == set(STAGES), f"not every stage was killed mid-flight: {kills}"
     assert all(k.in_flight > 0 for k in kills), f"a kill landed with nothing in flight: {kills}"
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         m = await compare_everything(client, expected)
     assert not m, f"after killing {kills}:\n" + report(m)

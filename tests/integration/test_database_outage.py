@@ -25,7 +25,7 @@ async def test_while_postgresql_is_down_live_reads_work_and_the_sink_catches_up_
     await stack.wait_idle(include_sink=False)
 
     m = Mismatches()
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         # The worker does not need the database: live figures are already complete.
         for pid, exp in expected["portfolios"].items():
             compare_positions(m, pid, exp["cost_method"], exp["positions"], await api_reads.positions(client, pid))

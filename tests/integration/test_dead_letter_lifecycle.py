@@ -34,7 +34,7 @@ async def test_a_redriven_letter_that_books_is_resolved_and_one_that_fails_again
     assert (letters["N-1"]["state"], letters["N-1"]["attempts"], letters["N-1"]["reason"]) == (
         "failed_again", 2, "unknown_portfolio")
     assert {d["redrive_id"] for d in letters.values()} == {report.redrive_id}
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         listed = (await client.get("/dead-letters")).json()
         open_letters = (await client.get("/dead-letters", params={"state": "open"})).json()
         booked = (await client.get("/portfolios/LATE/transactions/L-1")).json()

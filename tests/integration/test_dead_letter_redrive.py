@@ -24,7 +24,7 @@ async def test_a_transaction_for_a_portfolio_defined_later_books_after_redrive(s
     assert await redrive(stack.bootstrap) == 0  # each dead letter is redriven once
     await stack.wait_idle()
 
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         position = (await client.get("/portfolios/LATE/positions")).json()["positions"]
         cash = (await client.get("/portfolios/LATE/cash")).json()["balances"]
     # 10 × 12.50 + 1 fee = 126.00 of cost, and the same out of USD cash.

@@ -56,7 +56,7 @@ async def test_the_demo_book_has_the_models_figures_on_every_endpoint(start_stac
 
     stack = await start_stack()
     await _load_demo(stack)
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         live = await api_figures(client)
         differences = figure_differences(expected, live)
         assert not differences, "live:\n" + "\n".join(differences[:20])

@@ -40,13 +40,14 @@ class LiveReads:
     expected.json's figures: a stale or recovering table's answer shows here.
     """
     api_url: str
+    headers: dict[str, str]
     expected: dict
     settled: bool = False
     reads: list[Read] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(base_url=self.api_url, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=self.api_url, timeout=30, headers=self.headers) as client:
             while not self._stop.is_set():
                 for pid, exp in self.expected["portfolios"].items():
                     self.reads.append(await self._read(client, pid, exp))
@@ -101,7 +102,7 @@ async def test_live_reads_answer_503_while_a_worker_joins_and_never_a_stale_figu
     expected = load_expected("medium")
     stack = await start_stack()
     await publish_scenario(stack, "medium")
-    reads = LiveReads(stack.api_url, expected, settled=True)
+    reads = LiveReads(stack.api_url, stack.api_headers, expected, settled=True)
     poller = asyncio.create_task(reads.run())
     try:
         await reads.until_each_answered_after(time.monotonic())
@@ -151,7 +152,7 @@ async def test_when_one_of_two_workers_dies_mid_stream_the_survivor_takes_over(s
     standby_dbs = {p.name for p in stack.worker_dir(1).glob("**/books-*.db")}
     assert {f"books-{p}.db" for p, url in owners.items() if url == doomed_url} <= standby_dbs, standby_dbs
 
-    reads = LiveReads(stack.api_url, expected)
+    reads = LiveReads(stack.api_url, stack.api_headers, expected)
     poller = asyncio.create_task(reads.run())
     transactions = read_events(events, {"transactions"})
     chunks = [transactions[i:i + 150] for i in range(0, len(transactions), 150)]
@@ -198,6 +199,6 @@ async def test_when_one_of_two_workers_dies_mid_stream_the_survivor_takes_over(s
     assert not outside, f"answers other than 200 outside the rebalance: {outside[:20]}"
     wrong = [f"{r.pid} at +{r.sent - killed:.2f}s: {r.wrong[:3]}" for r in reads.reads if r.wrong]
     assert not wrong, "a live 200 after the stream carried other figures:\n" + "\n".join(wrong[:20])
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         m = await compare_everything(client, expected)
     assert not m, report(m)

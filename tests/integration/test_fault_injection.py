@@ -106,7 +106,7 @@ async def test_crashing_every_stage_at_every_point_loses_nothing_and_counts_noth
 
     await _assert_each_offset_booked_or_dead_lettered_once(stack, expected)
     m = Mismatches()
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         compare_dead_letters(m, expected["dead_letters"], await api_reads.dead_letters_by_reason(client))
         await api_reads.compare_book(m, client, expected)
     assert not m, f"after crashes at {sorted(fired)}:\n" + "\n".join(m[:30]) + f"\n({len(m)} mismatches)"

@@ -127,7 +127,7 @@ async def test_through_the_worker_a_rate_behind_a_flood_of_unread_quotes_books_a
         os.killpg(worker, signal.SIGCONT)
     await stack.wait_idle()
 
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         txs = {t["transaction_id"]: t for t in (await client.get("/portfolios/FXP/transactions")).json()["items"]}
         letters = (await client.get("/dead-letters", params={"source_topic": "transactions"})).json()["items"]
     assert list(txs) == ["T-SEEN"]

@@ -8,7 +8,7 @@ import httpx
 
 async def test_ingested_events_book_and_a_batch_with_one_bad_item_publishes_nothing(start_stack):
     stack = await start_stack()
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         r = await client.post("/ingest/portfolios", json=[{
             "portfolio_id": "ING", "name": "Ingested", "base_currency": "USD", "cost_method": "LIFO",
             "open_date": "2024-01-01"}])

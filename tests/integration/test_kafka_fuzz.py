@@ -245,7 +245,7 @@ async def test_fuzzed_records_on_every_input_topic_are_each_booked_or_dead_lette
     restarted = [name for name, pid in pids.items()
                  if not stack.supervisor.alive(name) or stack.supervisor.children[name].pid != pid]
 
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         valuation = await client.get("/portfolios/CTRL/valuation")
     control = {
         "position (quantity, cost, realized)": (

@@ -57,7 +57,7 @@ async def test_poison_strings_dates_and_magnitudes_are_dead_lettered_by_field_an
     await produce_events(stack.bootstrap, [*poison, after])
     await stack.wait_idle()
 
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         letters = (await client.get("/dead-letters", params={"limit": 100})).raise_for_status().json()["items"]
         positions = (await client.get("/portfolios/P1/positions")).raise_for_status().json()["positions"]
         cash = (await client.get("/portfolios/P1/cash")).raise_for_status().json()["balances"]

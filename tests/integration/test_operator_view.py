@@ -37,7 +37,7 @@ async def test_metrics_show_lag_per_group_and_partition_and_counts_matching_what
     stack = await start_stack(extra_env={**FAST_HEARTBEAT, "FOLIO_LOG_FORMAT": "json"})
     await publish_scenario(stack, "small")
 
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as client:
+    async with stack.client(timeout=60) as client:
         async def metrics_with_heartbeats():
             text = (await client.get("/metrics")).text
             beats = total_by(text, "folio_stage_starts_total", "stage")
@@ -96,7 +96,7 @@ async def test_ready_names_the_sink_while_it_is_stopped_or_crash_looping_and_rec
     async def sink_starts() -> int:
         return await conn.fetchval("SELECT count(*) FROM stage_starts WHERE stage = 'sink'")
 
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as client:
+    async with stack.client(timeout=60) as client:
         async def readiness(status: int):
             response = await client.get("/health/ready")
             return response.json()["checks"] if response.status_code == status else None

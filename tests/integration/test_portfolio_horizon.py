@@ -41,7 +41,7 @@ WEEK = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
 async def test_a_forward_dated_trade_of_one_portfolio_leaves_another_untouched_and_its_cancellation_repairs_it(
         two_books):
     stack = two_books
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         rows_before = await _rows(stack.dsn)
         a_before, b_before = await figures(client, "PA"), await figures(client, "PB")
         assert dates_of(rows_before, "PB") == WEEK  # the market horizon: Y's and X's last price, Friday

@@ -27,7 +27,7 @@ DEPOSIT = (b'{"transaction_id":"RESUME-1","portfolio_id":"P001","type":"DEPOSIT"
 
 
 async def _assert_matches_expected(stack: Stack, expected: dict) -> None:
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         live = await _compare_everything(client, expected, as_of=None)
         stored = await _compare_everything(client, expected, as_of=expected["as_of"])
     assert not live, "live:\n" + "\n".join(live[:30])
@@ -44,16 +44,18 @@ async def test_a_second_start_on_the_same_data_dir_serves_the_expected_figures_a
     finally:
         await first.stop()
 
-    second = Stack(tmp_path, api_port=free_port(), durable_broker=True)
+    # The key made at the first start is the one the data dir's keys file knows.
+    second = Stack(tmp_path, api_port=free_port(), durable_broker=True, admin_key=first.admin_key)
     await second.start()
     try:
         assert any(line.startswith("folio: restored broker topics") for line in second.report), second.report
+        assert first.created_admin_key and not second.created_admin_key
         await second.wait_idle()
         await _assert_matches_expected(second, expected)
 
         await publish(second.bootstrap, "transactions", [("P001", DEPOSIT)])
         await second.wait_idle()
-        async with httpx.AsyncClient(base_url=second.api_url, timeout=30) as client:
+        async with second.client(timeout=30) as client:
             usd = Decimal((await api_reads.cash(client, "P001"))["USD"])
             booked = await api_reads.transactions(client, "P001")
         assert usd == Decimal(expected["portfolios"]["P001"]["cash"]["USD"]) + 1000

@@ -45,7 +45,7 @@ async def test_live_reads_are_answered_by_the_partition_owner_with_the_expected_
                           realized.get(sid, (None, None))[0])
                     m.dec(f"{pid}/{sid} via {worker_url} realized_base", position["realized_base"],
                           realized.get(sid, (None, None))[1])
-        async with httpx.AsyncClient(base_url=stack.api_url, timeout=30, headers=stack.api_headers) as api:
+        async with stack.client(timeout=30) as api:
             for pid, exp in expected["portfolios"].items():
                 compare_positions(m, pid, exp["cost_method"], exp["positions"], await api_reads.positions(api, pid))
                 compare_cash(m, pid, exp["cash"], await api_reads.cash(api, pid))

@@ -16,6 +16,6 @@ async def test_scenario_valuation_series_and_analytics_match_expected(start_stac
     stack = await start_stack()
     await publish_scenario(stack, name)
     m = Mismatches()
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         await compare_analytics(m, client, expected)
     assert not m, report(m)

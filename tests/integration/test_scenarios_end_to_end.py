@@ -28,7 +28,7 @@ async def test_scenario_figures_match_expected_live_and_from_postgresql(start_st
     expected = load_expected(name)
     stack = await start_stack()
     await publish_scenario(stack, name)
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         live = await _compare_everything(client, expected, as_of=None)
         stored = await _compare_everything(client, expected, as_of=expected["as_of"])
     assert not live, "live:\n" + "\n".join(live[:30]) + f"\n({len(live)} mismatches)"

@@ -77,7 +77,7 @@ async def two_books(start_stack):
 
 async def test_a_corrected_past_price_rewrites_only_the_dates_that_used_it(two_books):
     stack = two_books
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         before = await _rows(stack.dsn)
         r_before, perf_before, risk_before = await _analytics(client, "PA")
 
@@ -117,7 +117,7 @@ async def test_a_back_dated_deposit_rewrites_its_portfolio_from_its_date_on(two_
     assert _rewritten(before, after) == {("PA", "2024-01-04"), ("PA", "2024-01-05")}
     # 10 X at 120 (Wed's price) + 100 cash = 1300 on Thursday; 1300 + 100 = 1400 on Friday.
     assert (after[("PA", "2024-01-04")][0], after[("PA", "2024-01-05")][0]) == ("1300", "1400")
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client(timeout=30) as client:
         items = (await client.get("/portfolios/PA/timeseries", params={"from": "2024-01-04"})).json()["items"]
     # Thursday: (1300 + 0)/(1200 + 100) − 1 = 0; Friday: 1400/1300 − 1.
     assert [(i["date"], i["inflow"], i["r"]) for i in items] == [
