@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -46,6 +46,25 @@ PortfolioPath = Annotated[str, Path(**_ID)]
 SecurityId = Annotated[str, Path(**_ID)]
 QueryId = Annotated[str | None, Query(**_ID)]
 IsoDate = Annotated[date, PlainValidator(to_date), WithJsonSchema({"type": "string", "format": "date"})]
+
+
+def to_date_or_time(value: object) -> date | datetime:
+    """YYYY-MM-DD (a whole day), or an ISO 8601 date-time (UTC unless it has an offset)."""
+    if isinstance(value, str) and "T" not in value.upper() and " " not in value:
+        return to_date(value)
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if moment is not None:
+            # In UTC now: an instant that does not exist there (year 0 or 10000) is refused here.
+            return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        pass
+    raise ValueError("must be a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM:SS[+HH:MM])")
+
+
+DateOrTime = Annotated[date | datetime, PlainValidator(to_date_or_time),
+                       WithJsonSchema({"anyOf": [{"type": "string", "format": "date"},
+                                                 {"type": "string", "format": "date-time"}]})]
 
 
 async def portfolio_in_scope(portfolio_id: PortfolioPath, principal: CurrentPrincipal) -> str:
