@@ -37,7 +37,7 @@ async def read_dead_letters(
 
 
 @router.post("/dead-letters/redrive", status_code=202,
-             responses={403: {"description": "needs the admin role"}, 503: {"description": "broker unavailable"}})
+             responses={403: {"description": "needs the admin role"}, 503: {"description": "broker unavailable, or PostgreSQL could not record the redrive"}})
 async def redrive_dead_letters(request: Request, resources: ResourcesDep, database: DatabaseDep,
                                caller: Admin) -> RedriveOut:
     """Re-publish every dead letter not redriven before to its source topic (as `folio dlq redrive`)."""
