@@ -67,6 +67,8 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 _CONNECT_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
                    sa_exc.DBAPIError, sa_exc.TimeoutError)
+# What a write that PostgreSQL may miss (ingest receipts, audit rows) catches.
+DATABASE_ERRORS = (DatabaseUnavailable, sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, TimeoutError)
 
 
 class Database:

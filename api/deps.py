@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -48,6 +48,25 @@ QueryId = Annotated[str | None, Query(**_ID)]
 IsoDate = Annotated[date, PlainValidator(to_date), WithJsonSchema({"type": "string", "format": "date"})]
 
 
+def to_date_or_time(value: object) -> date | datetime:
+    """YYYY-MM-DD (a whole day), or an ISO 8601 date-time (UTC unless it has an offset)."""
+    if isinstance(value, str) and "T" not in value.upper() and " " not in value:
+        return to_date(value)
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if moment is not None:
+            # In UTC now: an instant that does not exist there (year 0 or 10000) is refused here.
+            return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        pass
+    raise ValueError("must be a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM:SS[+HH:MM])")
+
+
+DateOrTime = Annotated[date | datetime, PlainValidator(to_date_or_time),
+                       WithJsonSchema({"anyOf": [{"type": "string", "format": "date"},
+                                                 {"type": "string", "format": "date-time"}]})]
+
+
 async def portfolio_in_scope(portfolio_id: PortfolioPath, principal: CurrentPrincipal) -> str:
     """The path's portfolio id; outside the caller's scope it does not exist (404)."""
     if not principal.sees(portfolio_id):
@@ -59,14 +78,16 @@ PortfolioId = Annotated[str, Depends(portfolio_in_scope)]
 
 
 def json_body_only(request: Request) -> None:
-    """Writes take `application/json` only (415 otherwise, before the body is read).
+    """Writes take `application/json` only (415 otherwise, before the body is read;
+    a write without any body, e.g. a redrive, may say nothing).
 
     A browser sends `text/plain` (or a form) cross-site without a CORS
     preflight; JSON needs one, which Folio does not approve unless
     FOLIO_CORS_ORIGINS says so. So no page a user visits can post for them.
     """
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != "application/json":
+    bodiless = request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in request.headers
+    if media_type != "application/json" and not (bodiless and not media_type):
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {media_type or 'missing'!r}")
 
 

@@ -40,6 +40,12 @@ def unknown_portfolio(portfolio_id: str) -> NotFound:
     return NotFound(f"unknown portfolio {portfolio_id!r}")
 
 
+class Conflict(ApiError):
+    """The request cannot apply to the current state (e.g. a key name taken, no keys file)."""
+
+    status_code = 409
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from api.auth.api_keys import NAME_PATTERN
+from api.auth.principal import Role
 from api.numbers import decimal_text
+from schemas.fields import Identifier
 
 Money = Annotated[
     Decimal,
@@ -35,6 +38,9 @@ class Accepted(BaseModel):
     tracked: bool | None = Field(
         None, description="transactions only: the ids were recorded, so their status reads `pending` "
                            "until applied (false when PostgreSQL could not be reached)")
+    audited: bool = Field(
+        description="the write is in the audit log (false when PostgreSQL could not take the row: it was "
+                    "logged on `folio.audit` instead)")
 
 
 class IngestProblem(BaseModel):
@@ -339,3 +345,58 @@ class AllocationOut(BaseModel):
     source: Source
     complete: bool
     buckets: list[BucketOut]
+
+
+# --- admin: audit log, keys, redrive ------------------------------------------
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str = Field(description="a key's name, a token's subject, `anonymous` (auth off) or `cli:<os user>`")
+    auth_method: str = Field(description="api_key, jwt, none (auth off) or cli")
+    role: str
+    action: str = Field(description="ingest, dead_letters.redrive, keys.create or keys.revoke")
+    endpoint: str = Field(description="method and path, or the CLI command")
+    item_count: int
+    ids: list[Any] = Field(description="the accepted ids as answered, the letters redriven, or the key's name")
+    client: str | None = Field(description="the caller's address (the connection's peer)")
+    detail: dict[str, Any] | None
+
+
+class AuditOut(Paginated):
+    items: list[AuditEntryOut]
+
+
+RoleName = Literal[tuple(str(r) for r in Role)]  # type: ignore[valid-type]
+
+
+class KeyOut(BaseModel):
+    """A stored key: never the key, its salt or its hash."""
+
+    name: str
+    role: RoleName
+    portfolios: list[str] | None = Field(description="the only portfolios the key may touch; null: all")
+    created_at: str
+
+
+class KeysOut(BaseModel):
+    items: list[KeyOut]
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(pattern=NAME_PATTERN, description="who the key is for; the audit log records it")
+    role: RoleName
+    portfolios: list[Identifier] | None = Field(
+        None, min_length=1, description="the only portfolios the key may touch; absent or null: all")
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="the key itself, shown this once (only its hash is stored)")
+    audited: bool
+
+
+class RedriveOut(BaseModel):
+    redrive_id: str
+    published: int = Field(description="letters re-published to their source topics")
+    refused: list[str] = Field(description="one message per letter that could not be re-published")
+    audited: bool

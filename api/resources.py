@@ -22,6 +22,8 @@ class Resources:
         self._live: LiveClient | None = None
         self._publisher: KafkaPublisher | None = None
         self._starting: asyncio.Task | None = None
+        # One redrive at a time: two at once would re-publish the same letters twice.
+        self.redrive_lock = asyncio.Lock()
 
     @property
     def live(self) -> LiveClient:

@@ -131,6 +131,7 @@ def _dlq_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dlq_redrive(args: argparse.Namespace, settings: Settings) -> int:
+    from api import audit
     from folio.dlq import redrive_run
 
     report = asyncio.run(redrive_run(settings.broker, database_url=settings.database_url))
@@ -142,6 +143,8 @@ def _dlq_redrive(args: argparse.Namespace, settings: Settings) -> int:
         if not settings.database_url:
             line += "; no DATABASE_URL: letter states not recorded"
     print(line)
+    print(audit.record_command(settings.database_url, audit.cli_entry(
+        audit.REDRIVE, "folio dlq redrive", report.letter_ids(), report.audit_detail())))
     return 0
 
 

@@ -77,6 +77,15 @@ class RedriveReport:
     redrive_id: str
     published: int = 0
     refused: list[str] = field(default_factory=list)  # one message per letter not re-published
+    # Each re-published letter's identity: its original (source_topic, partition, offset).
+    letters: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def letter_ids(self) -> list[dict[str, str | int]]:
+        """The re-published letters as JSON (what the audit log records)."""
+        return [{"source_topic": t, "partition": p, "offset": o} for t, p, o in self.letters]
+
+    def audit_detail(self) -> dict[str, object]:
+        return {"redrive_id": self.redrive_id, **({"refused": self.refused} if self.refused else {})}
 
 
 async def redrive(bootstrap: str, *, group_id: str = REDRIVE_GROUP, database_url: str | None = None) -> int:
@@ -117,6 +126,7 @@ async def redrive_run(bootstrap: str, *, group_id: str = REDRIVE_GROUP,
                 letters.append(found)
         redriven = await _publish(bootstrap, letters)
         report.published = len(redriven)
+        report.letters = [(r[4], r[5], r[6]) for r in redriven]
         if database_url and redriven:
             conn = await asyncpg.connect(database_url)
             try:

@@ -2,13 +2,15 @@
 
 A key is printed once, at creation; only its salted hash is stored. The API
 re-reads the file when it changes, so a created or revoked key counts from
-the next request.
+the next request. Creations and revocations are audited (actor `cli:<os
+user>`) when DATABASE_URL reaches PostgreSQL; the command says whether.
 """
 from __future__ import annotations
 
 import argparse
 import json
 
+from api import audit
 from api.auth.api_keys import KeyFile, describe, parse_portfolios
 from api.auth.principal import Role
 from folio.config import Settings
@@ -41,6 +43,8 @@ def create_key(args: argparse.Namespace, settings: Settings) -> int:
     print(f"created key {record.name!r} (role {record.role}, {scope}) in {keys.path}")
     print("the key (shown this once; only its hash is stored):")
     print(f"  {key}")
+    print(audit.record_command(settings.database_url, audit.cli_entry(
+        audit.KEYS_CREATE, "folio keys create", [record.name], audit.key_detail(record))))
     return 0
 
 
@@ -62,4 +66,6 @@ def revoke_key(args: argparse.Namespace, settings: Settings) -> int:
         print(f"folio: no key named {args.name!r} in {settings.keys_file}")
         return 2
     print(f"revoked key {args.name!r}")
+    print(audit.record_command(settings.database_url, audit.cli_entry(
+        audit.KEYS_REVOKE, "folio keys revoke", [args.name])))
     return 0

@@ -22,6 +22,11 @@ class Authenticator:
         self._file_error: str | None = None
 
     @property
+    def key_file(self) -> KeyFile | None:
+        """The keys file (managed over HTTP by /keys), None when none is configured."""
+        return self._file
+
+    @property
     def enabled(self) -> bool:
         return self.settings.enabled
 

@@ -183,3 +183,18 @@ stage_heartbeats = Table(
     Column("beat_at", DateTime(timezone=True), nullable=False),
     Column("counters", JSONB, nullable=False),
 )
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("auth_method", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("ids", JSONB, nullable=False),
+    Column("client", Text),
+    Column("detail", JSONB),
+)

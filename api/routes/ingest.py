@@ -5,7 +5,9 @@ before they are published, so their status reads `pending` until the sink
 sees them applied or dead-lettered. When PostgreSQL cannot be reached the
 ingest still publishes (the broker is what makes an event durable) and
 answers `"tracked": false`: such an id answers 404 until it is applied. When
-publishing fails the receipts just recorded are removed again.
+publishing fails the receipts just recorded are removed again. Each accepted
+request is then audited (api.audit; `"audited": false` when PostgreSQL could
+not take the row, which is logged on `folio.audit` instead).
 """
 from __future__ import annotations
 
@@ -16,13 +18,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from sqlalchemy import exc as sa_exc
+from fastapi import APIRouter, Depends, Request
 
+from api import audit
 from api.auth.deps import CurrentPrincipal
-from api.db import Database
+from api.db import DATABASE_ERRORS, Database
 from api.deps import DatabaseDep, PublisherDep
-from api.errors import DatabaseUnavailable
 from api.ingest import TOPICS, check_scope, identity, read_items, to_messages, validate_items
 from api.models import Accepted, IngestRejection
 from api.openapi import ingest_body
@@ -30,14 +31,13 @@ from api.queries.transactions import Receipt, forget_receipts, record_receipts
 from schemas.decode import Event
 
 log = logging.getLogger(__name__)
-_DATABASE_ERRORS = (DatabaseUnavailable, sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, TimeoutError)
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 ItemsDep = Annotated[list[Any], Depends(read_items)]
 
 def _ingest(topic: str) -> Callable[..., Awaitable[Accepted]]:
-    async def ingest(items: ItemsDep, publisher: PublisherDep, database: DatabaseDep, caller: CurrentPrincipal
-                     ) -> Accepted:
+    async def ingest(request: Request, items: ItemsDep, publisher: PublisherDep, database: DatabaseDep,
+                     caller: CurrentPrincipal) -> Accepted:
         events = validate_items(topic, items)
         check_scope(topic, events, caller)
         tracked = None
@@ -52,7 +52,9 @@ def _ingest(topic: str) -> Callable[..., Awaitable[Accepted]]:
                 if tracked:
                     await _forget(database, receipts, since)
                 raise
-        return Accepted(accepted=len(events), ids=[identity(topic, e) for e in events], tracked=tracked)
+        ids = [identity(topic, e) for e in events]
+        audited = await audit.record(database, audit.request_entry(request, caller, audit.INGEST, ids))
+        return Accepted(accepted=len(events), ids=ids, tracked=tracked, audited=audited)
 
     ingest.__name__ = f"ingest_{topic}"
     return ingest
@@ -82,12 +84,12 @@ async def _record(database: Database, receipts: list[Receipt]) -> datetime | Non
     try:
         async with asyncio.timeout(database.timeout), database.session() as session:
             return await record_receipts(session, receipts)
-    except _DATABASE_ERRORS as exc:
+    except DATABASE_ERRORS as exc:
         log.warning("ingest receipts not recorded (%s): accepted ids read 404 until applied", exc)
         return None
 
 
 async def _forget(database: Database, receipts: list[Receipt], since: datetime) -> None:
-    with contextlib.suppress(*_DATABASE_ERRORS):
+    with contextlib.suppress(*DATABASE_ERRORS):
         async with asyncio.timeout(database.timeout), database.session() as session:
             await forget_receipts(session, receipts, since)

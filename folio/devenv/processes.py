@@ -56,10 +56,15 @@ def postgres_guard_spec(pgdata: Path) -> ProcessSpec:
 
 
 def api_spec(port: int, worker_urls: list[str] | None = None) -> ProcessSpec:
-    """The API; with several positions workers it lists them all, so live reads survive one dying."""
+    """The API; with several positions workers it lists them all, so live reads survive one dying.
+
+    Proxy headers off: uvicorn would otherwise take X-Forwarded-For from any
+    local caller as its address (it trusts 127.0.0.1), and the audit log's
+    `client` and the loopback checks must be the real peer.
+    """
     env = {"FOLIO_WORKER_URL": ",".join(worker_urls)} if worker_urls else {}
     return ProcessSpec("api", [sys.executable, "-m", "folio.devenv.api", "api.main:api", "--host", "127.0.0.1",
-                               "--port", str(port), "--log-level", "warning"], env)
+                               "--port", str(port), "--log-level", "warning", "--no-proxy-headers"], env)
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import asyncpg
 import pytest
@@ -200,3 +201,32 @@ def test_dlq_list_with_a_database_shows_one_line_per_letter_with_state_and_attem
         "transactions[0]@5  unknown_portfolio  key=P1  state=failed_again attempts=2  transaction_id=T1",
         "2 dead letters (invalid_event 1, unknown_portfolio 1; failed_again 1; resolved 1)",
     ]
+
+
+def test_dlq_redrive_with_a_database_is_audited_as_the_os_user_with_the_letters_redriven(
+        folio_command, dead_letter, sink_database_url, monkeypatch):
+    bootstrap = os.environ["KAFKA_BOOTSTRAP"]  # folio_command's broker
+    asyncio.run(apply_topics(bootstrap, load_topics(PACKAGED_TOPICS_FILE)))
+    asyncio.run(publish(bootstrap, DEAD_LETTERS_TOPIC, [dead_letter("P001", "x"), dead_letter("P002", "y")]))
+    monkeypatch.setenv("DATABASE_URL", sink_database_url)
+    monkeypatch.setenv("LOGNAME", "ops-bob")
+
+    async def audit_rows():
+        conn = await asyncpg.connect(sink_database_url)
+        try:
+            return await conn.fetch("SELECT actor, action, endpoint, item_count, ids, detail FROM audit_log"
+                                    " WHERE actor = 'cli:ops-bob'")
+        finally:
+            await conn.close()
+
+    code, out = folio_command("dlq", "redrive")
+
+    assert code == 0 and out.splitlines()[-1] == "audited (GET /audit)"
+    [row] = asyncio.run(audit_rows())
+    # In the order redriven (the two letters' partitions interleave by timestamp): compared as a set.
+    ids = sorted(json.loads(row["ids"]), key=lambda i: i["offset"])
+    assert (row["actor"], row["action"], row["endpoint"], row["item_count"], ids) == (
+        "cli:ops-bob", "dead_letters.redrive", "folio dlq redrive", 2,
+        [{"source_topic": "transactions", "partition": 0, "offset": 100},
+         {"source_topic": "transactions", "partition": 0, "offset": 101}])
+    assert json.loads(row["detail"])["redrive_id"] in out
