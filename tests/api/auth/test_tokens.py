@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
@@ -23,18 +25,47 @@ def ec_key():
     return ec.generate_private_key(ec.SECP256R1())
 
 
+def jwks(rsa_key, ec_key) -> str:
+    """A JWKS holding the RSA key (kid rsa-1) and the EC key (kid ec-1)."""
+    rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    ec_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key()))
+    rsa_jwk.update(kid="rsa-1", use="sig", alg="RS256")
+    ec_jwk.update(kid="ec-1", use="sig", alg="ES256")
+    return json.dumps({"keys": [rsa_jwk, ec_jwk]})
+
+
 @pytest.fixture
 def jwks_verifier(tmp_path, rsa_key, ec_key):
-    """A verifier reading a JWKS file that holds the RSA key (kid rsa-1) and the EC key (kid ec-1)."""
+    """A verifier reading the JWKS from a file."""
     def make(**overrides) -> JwtVerifier:
-        rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
-        ec_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key()))
-        rsa_jwk.update(kid="rsa-1", use="sig", alg="RS256")
-        ec_jwk.update(kid="ec-1", use="sig", alg="ES256")
         path = tmp_path / "jwks.json"
-        path.write_text(json.dumps({"keys": [rsa_jwk, ec_jwk]}))
+        path.write_text(jwks(rsa_key, ec_key))
         return JwtVerifier(JwtSettings(issuer=ISSUER, audience=AUDIENCE, jwks_file=path, **overrides))
     return make
+
+
+@pytest.fixture
+def jwks_url_verifier(rsa_key, ec_key):
+    """A verifier fetching the JWKS from a real HTTP server."""
+    body = jwks(rsa_key, ec_key).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield JwtVerifier(JwtSettings(issuer=ISSUER, audience=AUDIENCE,
+                                  jwks_url=f"http://127.0.0.1:{server.server_address[1]}/jwks.json"))
+    server.shutdown()
+    server.server_close()
 
 
 def hs_verifier(**overrides) -> JwtVerifier:
@@ -160,3 +191,13 @@ async def test_a_signed_token_with_a_malformed_claim_is_rejected_not_a_crash(ext
 def test_a_configuration_allowing_alg_none_is_refused():
     with pytest.raises(ValueError, match="none"):
         hs_verifier(algorithms=("HS256", "none"))
+
+
+async def test_a_jwks_url_verifies_its_keys_and_rejects_an_es256_header_naming_the_rsa_key(
+        jwks_url_verifier, rsa_key, ec_key):
+    good = await jwks_url_verifier.verify(rs256(claims("folio:read", sub="carol"), rsa_key))
+    mismatched = jwt.encode(claims("folio:admin"), ec_key, algorithm="ES256", headers={"kid": "rsa-1"})
+
+    assert (good.subject, good.role) == ("carol", Role.READ)
+    with pytest.raises(TokenRejected):
+        await jwks_url_verifier.verify(mismatched)
