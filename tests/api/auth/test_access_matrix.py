@@ -6,8 +6,8 @@ rules), and the observed one is written as markdown under the pytest basetemp.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
+import httpx
 import pytest
 
 from api.auth.settings import AuthSettings
@@ -174,12 +174,12 @@ async def test_every_credential_gets_the_expected_status_from_every_endpoint(
 
 @pytest.mark.parametrize("path", ["/health/ready", "/metrics"])
 async def test_ops_endpoints_ask_a_caller_off_loopback_for_credentials(authed_client, path):
-    client = await authed_client()
-    client._transport = __import__("httpx").ASGITransport(app=client.app, client=("203.0.113.9", 1234))
-
-    anonymous = await client.get(path)
-    with_key = await client.get(path, headers=_bearer(KEYS["read"]))
-    live = await client.get("/health/live")
+    app = (await authed_client()).app
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://folio.test") as client:
+        anonymous = await client.get(path)
+        with_key = await client.get(path, headers=_bearer(KEYS["read"]))
+        live = await client.get("/health/live")
 
     # 503 from readiness is its answer past the guard: no broker here.
     assert (anonymous.status_code, with_key.status_code, live.status_code) == (

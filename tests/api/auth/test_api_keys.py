@@ -1,6 +1,7 @@
 """API keys: stored only as salted hashes, looked up checking every record, parsed from FOLIO_API_KEYS."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -19,7 +20,7 @@ def test_a_record_holds_neither_the_key_nor_an_unsalted_hash_of_it():
     stored = json.dumps(record.to_json())
     assert key not in stored
     assert record.digest != key.encode()
-    assert __import__("hashlib").sha256(key.encode()).hexdigest() not in stored
+    assert hashlib.sha256(key.encode()).hexdigest() not in stored
     assert record.matches(key) and not record.matches(key + " ")
 
 
@@ -49,7 +50,7 @@ def test_env_keys_give_roles_and_portfolio_scopes_and_a_fingerprint_name():
     principals = [find_key(records, k).principal() for k in ("k1", "k2", "k3")]
     assert [(p.role, p.portfolios) for p in principals] == [
         (Role.READ, None), (Role.WRITE, frozenset({"P1", "P2"})), (Role.ADMIN, None)]
-    assert principals[0].subject == "env-" + __import__("hashlib").sha256(b"k1").hexdigest()[:8]
+    assert principals[0].subject == "env-" + hashlib.sha256(b"k1").hexdigest()[:8]
 
 
 @pytest.mark.parametrize("text,entry", [("k1=read,k2=owner", "entry 2"), ("k1=read,justakey", "entry 2"),

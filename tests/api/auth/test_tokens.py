@@ -1,7 +1,10 @@
 """JwtVerifier: tokens signed in the test with keys generated in the test (HS256, RS256 and ES256 via a JWKS file)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -123,7 +126,7 @@ def _flip_a_payload_char(token: str) -> str:
 
 @pytest.mark.parametrize("make_token", [
     pytest.param(lambda: hs256(claims(ttl=-3600)), id="expired beyond the leeway"),
-    pytest.param(lambda: hs256(claims(nbf=int(__import__("time").time()) + 3600)), id="not before an hour from now"),
+    pytest.param(lambda: hs256(claims(nbf=int(time.time()) + 3600)), id="not before an hour from now"),
     pytest.param(lambda: hs256(claims(aud="another-service")), id="wrong audience"),
     pytest.param(lambda: hs256(claims(iss="https://evil.example")), id="wrong issuer"),
     pytest.param(lambda: hs256(claims(exp=None) | {"exp": None}), id="exp null"),
@@ -153,7 +156,7 @@ async def test_an_hs256_token_signed_with_the_rsa_public_key_pem_is_rejected_by_
     pem = rsa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}).encode())
     payload = b64(json.dumps(claims("folio:admin")).encode())
-    import hmac, hashlib  # noqa: E401 - the forged signature is computed by hand (PyJWT refuses PEM secrets)
+    # Forged by hand: PyJWT itself refuses a PEM as an HMAC secret.
     signature = b64(hmac.new(pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
 
     with pytest.raises(TokenRejected):
