@@ -121,25 +121,28 @@ def parse_portfolios(text: str | None) -> frozenset[str] | None:
 class KeyFile:
     """The keys file: `{"keys": [record, ...]}`, written atomically, mode 0600.
 
-    `records()` re-reads it only when its size or mtime changed, so the API
+    `records()` parses it again only when its content changed, so the API
     can call it on every request.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._seen: tuple[int, int] | None = None
+        self._seen: bytes | None = None
         self._records: list[KeyRecord] = []
 
     def records(self) -> list[KeyRecord]:
         try:
-            stat = self.path.stat()
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             self._seen, self._records = None, []
             return []
-        if self._seen != (stat.st_mtime_ns, stat.st_size):
-            data = json.loads(self.path.read_text())
+        # Compared by content, not by mtime and size: a revoke and a create within one
+        # tick of a coarse clock can leave both as they were (and even reuse the inode).
+        # The file is a few kilobytes; reading it per request costs microseconds.
+        if self._seen != raw:
+            data = json.loads(raw)
             self._records = [KeyRecord.from_json(item) for item in data.get("keys", [])]
-            self._seen = (stat.st_mtime_ns, stat.st_size)
+            self._seen = raw
         return self._records
 
     def create(self, name: str, role: Role, portfolios: frozenset[str] | None = None) -> tuple[str, KeyRecord]:

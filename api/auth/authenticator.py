@@ -33,8 +33,15 @@ class Authenticator:
     async def authenticate(self, credential: str | None) -> Principal:
         if not self.settings.enabled:
             return ANONYMOUS_ADMIN
+        # Keys and tokens never hold whitespace; `Bearer  key ` is the key.
+        credential = (credential or "").strip()
         if not credential:
             raise Unauthenticated("credentials required: 'Authorization: Bearer <key or token>' or 'X-API-Key: <key>'")
+        # Keys first (every record is checked anyway): a FOLIO_API_KEYS key that happens to
+        # look like a JWT must still work when an identity provider is configured.
+        record = find_key(self._env_keys + self._file_records(), credential)
+        if record is not None:
+            return record.principal()
         if self._jwt is not None and looks_like_jwt(credential):
             try:
                 return await self._jwt.verify(credential)
@@ -42,10 +49,7 @@ class Authenticator:
                 raise Unauthenticated(str(exc)) from None
             except TokenWithoutRole as exc:
                 raise Forbidden(str(exc)) from None
-        record = find_key(self._env_keys + self._file_records(), credential)
-        if record is None:
-            raise Unauthenticated("invalid credentials")
-        return record.principal()
+        raise Unauthenticated("invalid credentials")
 
     def _file_records(self) -> list[KeyRecord]:
         if self._file is None:

@@ -77,29 +77,46 @@ class JwtVerifier:
         if self.settings.secret:
             return self.settings.secret
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
+            header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise TokenRejected(f"invalid token: {exc}") from None
+        kid, alg = header.get("kid"), header.get("alg")
         if self._jwks_client is not None:
             try:
-                return (await asyncio.to_thread(self._jwks_client.get_signing_key_from_jwt, token)).key
+                found = await asyncio.to_thread(self._jwks_client.get_signing_key_from_jwt, token)
             except jwt.PyJWTError as exc:
                 raise TokenRejected(f"invalid token: {exc}") from None
+            if found.algorithm_name != alg:
+                raise TokenRejected("invalid token: its algorithm is not its key's")
+            return found.key
         assert self._jwks is not None
-        candidates = [k for k in self._jwks.keys if kid is None or k.key_id == kid]
+        # The key must be one of the token's algorithm: an ES256 header naming an RSA key
+        # would otherwise reach PyJWT as a key of the wrong type (a TypeError, not a 401).
+        candidates = [k for k in self._jwks.keys if (kid is None or k.key_id == kid) and k.algorithm_name == alg]
         if not candidates:
-            raise TokenRejected("invalid token: no key with its kid in the JWKS")
+            raise TokenRejected("invalid token: no key with its kid and algorithm in the JWKS")
         return candidates[0].key
 
     def _principal(self, claims: dict) -> Principal:
-        scopes = claims.get(self.settings.scope_claim, "")
-        scopes = scopes.split() if isinstance(scopes, str) else [str(s) for s in scopes or ()]
+        scopes = _words(claims.get(self.settings.scope_claim, ""), self.settings.scope_claim)
+        if not isinstance(claims["sub"], str):
+            raise TokenRejected("invalid token: 'sub' is not a string")
         roles = [SCOPE_ROLES[s] for s in scopes if s in SCOPE_ROLES]
         if not roles:
             raise TokenWithoutRole(f"the token's {self.settings.scope_claim!r} claim grants no folio:read, "
                                    "folio:write or folio:admin")
         portfolios = claims.get(self.settings.portfolios_claim)
         if isinstance(portfolios, str):
-            portfolios = portfolios.replace(",", " ").split()
-        scope = frozenset(str(p) for p in portfolios) if portfolios is not None else None
-        return Principal(subject=str(claims["sub"]), role=max(roles), portfolios=scope, method="jwt")
+            portfolios = portfolios.replace(",", " ")
+        scope = frozenset(_words(portfolios, self.settings.portfolios_claim)) if portfolios is not None else None
+        return Principal(subject=claims["sub"], role=max(roles), portfolios=scope, method="jwt")
+
+
+def _words(value: object, claim: str) -> list[str]:
+    """A space-separated string or a list of strings. Anything else is refused rather than
+    guessed at: iterating a dict claim `{"folio:admin": false}` would grant admin."""
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise TokenRejected(f"invalid token: claim {claim!r} is neither a string nor a list of strings")

@@ -1,71 +1,85 @@
-"""`folio keys create|revoke`: the keys file, and an audit row when PostgreSQL is reachable."""
+"""`folio keys create|list|revoke`: a key printed once, stored hashed, honoured and revoked by a running API."""
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
+import re
 
+import httpx
 import pytest
 
-from api.auth.api_keys import KeyFile
+from api.auth.settings import AuthSettings
+from api.deps import get_publisher
+from api.main import create_app
+from api.settings import ApiSettings
 from folio.cli import main
-from tests.sink.conftest import db, sink_database_url  # noqa: F401 - fixtures: a migrated, emptied database
+from tests.api.conftest import FakePublisher
+
+KEY = re.compile(r"^\s+(folio_\S+)$", re.MULTILINE)
 
 
 @pytest.fixture
-def folio_keys(tmp_path, monkeypatch, capsys):
-    """Run `folio keys ...` on a keys file of its own as OS user ops-alice; (exit code, stdout)."""
-    monkeypatch.setenv("FOLIO_API_KEYS_FILE", str(tmp_path / "keys.json"))
-    monkeypatch.setenv("LOGNAME", "ops-alice")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-
-    def run(*args: str) -> tuple[int, str]:
-        code = main(["keys", *args])
-        return code, capsys.readouterr().out
-
-    return run
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("FOLIO_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("FOLIO_API_KEYS_FILE", raising=False)
+    return tmp_path
 
 
-async def test_creating_and_revoking_a_key_are_audited_as_the_os_user(folio_keys, monkeypatch, db,
-                                                                      sink_database_url):
-    monkeypatch.setenv("DATABASE_URL", sink_database_url)
-
-    # The CLI runs its own event loop: off this test's loop, in a thread.
-    created = await asyncio.to_thread(folio_keys, "create", "--name", "etl", "--role", "write",
-                                      "--portfolios", "P2,P1")
-    revoked = await asyncio.to_thread(folio_keys, "revoke", "etl")
-
-    assert (created[0], revoked[0]) == (0, 0)
-    assert created[1].splitlines()[-1] == revoked[1].splitlines()[-1] == "audited (GET /audit)"
-    rows = await db.fetch("SELECT actor, auth_method, role, action, endpoint, item_count, ids, client, detail"
-                          " FROM audit_log ORDER BY id")
-    host = f"local:{socket.gethostname()}"
-    assert [(r["actor"], r["auth_method"], r["role"], r["action"], r["endpoint"], r["item_count"],
-             json.loads(r["ids"]), r["client"], r["detail"] and json.loads(r["detail"])) for r in rows] == [
-        ("cli:ops-alice", "cli", "admin", "keys.create", "folio keys create", 1, ["etl"], host,
-         {"role": "write", "portfolios": ["P1", "P2"]}),
-        ("cli:ops-alice", "cli", "admin", "keys.revoke", "folio keys revoke", 1, ["etl"], host, None),
-    ]
-    key = created[1].splitlines()[2].strip()
-    assert key.startswith("folio_") and key not in json.dumps([dict(r) for r in rows], default=str)
+def create(capsys, *args: str) -> str:
+    assert main(["keys", "create", *args]) == 0
+    keys = KEY.findall(capsys.readouterr().out)
+    assert len(keys) == 1
+    return keys[0]
 
 
-def test_without_database_url_a_key_change_says_it_was_not_audited(folio_keys, tmp_path):
-    code, out = folio_keys("create", "--name", "etl", "--role", "read")
+def test_create_prints_the_key_once_and_the_file_and_the_listing_never_hold_it(data_dir, capsys):
+    key = create(capsys, "--name", "ci", "--role", "write", "--portfolios", "P1,P2")
 
-    assert code == 0
-    assert out.splitlines()[-1] == "not audited: DATABASE_URL is not set"
-    assert [r.name for r in KeyFile(tmp_path / "keys.json").records()] == ["etl"]
+    stored = (data_dir / "api-keys.json").read_text()
+    assert main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert main(["keys", "list", "--json"]) == 0
+    listing_json = capsys.readouterr().out
+
+    assert key not in stored
+    assert "ci  role=write  portfolios=P1,P2" in listing
+    for shown in (listing, listing_json):
+        assert key not in shown and "salt" not in shown and "sha256" not in shown
+    for field in ("salt", "sha256"):
+        value = re.search(rf'"{field}": "([0-9a-f]+)"', stored).group(1)
+        assert value not in listing + listing_json
 
 
-def test_with_postgresql_unreachable_the_key_is_revoked_and_the_record_logged(folio_keys, monkeypatch, caplog):
-    folio_keys("create", "--name", "etl", "--role", "read")
-    monkeypatch.setenv("DATABASE_URL", "postgresql://folio@127.0.0.1:9/folio")
+def test_revoke_removes_the_key_and_a_second_revoke_fails(data_dir, capsys):
+    create(capsys, "--name", "ci", "--role", "read")
 
-    code, out = folio_keys("revoke", "etl")
+    assert main(["keys", "revoke", "ci"]) == 0
+    assert main(["keys", "revoke", "ci"]) == 2
+    capsys.readouterr()
+    assert main(["keys", "list"]) == 0
+    assert "0 key(s)" in capsys.readouterr().out
 
-    assert code == 0
-    assert out.splitlines() == ["revoked key 'etl'",
-                                "NOT audited: PostgreSQL could not take the record (logged on folio.audit)"]
-    [logged] = [r for r in caplog.records if r.name == "folio.audit"]
-    assert json.loads(logged.getMessage().split(": ", 1)[1])["ids"] == ["etl"]
+
+def test_a_duplicate_name_fails_with_exit_2_and_leaves_the_first_key(data_dir, capsys):
+    create(capsys, "--name", "ci", "--role", "read")
+    before = (data_dir / "api-keys.json").read_text()
+
+    assert main(["keys", "create", "--name", "ci", "--role", "admin"]) == 2
+    assert "exists already" in capsys.readouterr().out
+    assert (data_dir / "api-keys.json").read_text() == before
+
+
+async def test_a_created_key_opens_a_running_api_and_stops_at_its_revoke(data_dir, capsys):
+    app = create_app(ApiSettings(database_url=None, auth=AuthSettings(keys_file=data_dir / "api-keys.json")))
+    app.dependency_overrides[get_publisher] = FakePublisher
+    key = create(capsys, "--name", "ops", "--role", "write", "--portfolios", "P1")
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://folio.test") as client:
+        deposit = [{"portfolio_id": "P1", "transaction_id": "D1", "type": "DEPOSIT", "trade_date": "2024-01-02",
+                    "amount": "100", "currency": "USD"}]
+        before = await client.post("/ingest/transactions", json=deposit, headers=headers)
+        out_of_scope = await client.post("/ingest/transactions", json=[{**deposit[0], "portfolio_id": "P2"}],
+                                         headers=headers)
+        assert main(["keys", "revoke", "ops"]) == 0
+        after = await client.post("/ingest/transactions", json=deposit, headers=headers)
+    await app.state.resources.aclose()
+
+    assert (before.status_code, out_of_scope.status_code, after.status_code) == (202, 403, 401), before.text
