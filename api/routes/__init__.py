@@ -1,6 +1,8 @@
 """One router per resource; `api_router` gathers them, each behind the role it needs.
 
-Reads need `read`, ingestion `write`; admin routes say so themselves. The
+Reads need `read`, ingestion `write`; reference data (instruments, prices,
+FX rates) is shared by every portfolio and names none, so any read credential,
+portfolio-scoped or not, may read it; admin routes say so themselves. The
 health router guards its own routes (/health/live is always open).
 """
 from fastapi import APIRouter, Depends
@@ -10,12 +12,16 @@ from api.routes import (
     allocation,
     cash,
     dead_letters,
+    fx_rates,
     health,
     history,
+    income,
     ingest,
+    instruments,
     performance,
     portfolios,
     positions,
+    prices,
     risk,
     timeseries,
     transactions,
@@ -25,6 +31,6 @@ from api.routes import (
 api_router = APIRouter()
 api_router.include_router(ingest.router, dependencies=[Depends(require_write)])
 for module in (portfolios, positions, transactions, cash, valuation, allocation, timeseries, performance,
-               risk, history, dead_letters):
+               risk, history, dead_letters, income, instruments, prices, fx_rates):
     api_router.include_router(module.router, dependencies=[Depends(require_read)])
 api_router.include_router(health.router)

@@ -6,11 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth.deps import CurrentPrincipal
+from api.csv_lists import CsvListRoute
 from api.deps import PageDep, QueryId, SessionDep
 from api.models import DeadLetterOut, DeadLettersOut
 from api.queries.dead_letters import LetterState, dead_letters
 
-router = APIRouter(tags=["dead letters"])
+router = APIRouter(tags=["dead letters"], route_class=CsvListRoute)
 
 
 @router.get("/dead-letters")
