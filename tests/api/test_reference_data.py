@@ -118,3 +118,14 @@ async def test_a_key_scoped_to_p1_reads_reference_data_but_not_p2s_income(make_c
     assert outside.status_code == 404
     assert outside.json() == {"detail": "unknown portfolio 'P2'"}
     assert (await client.get("/instruments")).status_code == 401
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/prices", {"from": "2024-02-30"}), ("/prices", {"to": "yesterday"}), ("/prices", {"security_id": ""}),
+    ("/prices", {"security_id": "A\x00B"}), ("/fx-rates", {"to_currency": "USDX"}), ("/instruments", {"limit": 0}),
+    ("/instruments", {"limit": 1001}), ("/instruments", {"offset": -1}), ("/instruments", {"currency": "usd"}),
+])
+async def test_bad_parameters_are_422_naming_them(client, path, params):
+    response = await client.get(path, params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][-1] in {"from", "to", *params}
