@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.analytics import PeriodRequest
 from api.db import Database
 from api.auth.deps import CurrentPrincipal
-from api.errors import UnsupportedMediaType, unknown_portfolio
+from api.errors import InvalidParameter, UnsupportedMediaType, unknown_portfolio
 from api.live import LiveClient
 from api.publisher import Publisher
 from api.queries.portfolios import portfolio_exists
@@ -159,3 +159,14 @@ def period_params(
 
 
 PeriodDep = Annotated[PeriodRequest, Depends(period_params)]
+
+
+def check_date_range(date_from: date | None, date_to: date | None) -> None:
+    """422 naming `from` when a from/to range is reversed (both ends inclusive)."""
+    if date_from and date_to and date_from > date_to:
+        raise InvalidParameter("query", "from", "from must be on or before to")
+
+
+DateFrom = Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD, inclusive")]
+DateTo = Annotated[IsoDate | None, Query(alias="to", description="YYYY-MM-DD, inclusive")]
+QueryCurrency = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]

@@ -400,3 +400,60 @@ class RedriveOut(BaseModel):
     published: int = Field(description="letters re-published to their source topics")
     refused: list[str] = Field(description="one message per letter that could not be re-published")
     audited: bool
+
+# --- reference data ----------------------------------------------------------
+
+class InstrumentOut(BaseModel):
+    security_id: str
+    name: str
+    currency: str
+    isin: str | None = None
+    asset_class: str | None = None
+    sector: str | None = None
+    country: str | None = None
+
+
+class InstrumentsOut(Paginated):
+    items: list[InstrumentOut]
+
+
+class PriceOut(BaseModel):
+    security_id: str
+    price_date: date
+    price: Money
+    currency: str | None = Field(None, description="null: the instrument's currency")
+
+
+class PricesOut(Paginated):
+    items: list[PriceOut]
+
+
+class FxRateOut(BaseModel):
+    from_currency: str
+    to_currency: str
+    rate_date: date
+    rate: Money = Field(description="1 from_currency = rate to_currency")
+
+
+class FxRatesOut(Paginated):
+    items: list[FxRateOut]
+
+
+# --- income -------------------------------------------------------------------
+
+class IncomeRowOut(BaseModel):
+    year: int
+    security_id: str | None = Field(description="null: interest not tied to a security")
+    currency: str
+    gross: Money
+    fees: Money
+    tax_withheld: Money = Field(description="TAX transactions naming the security")
+    net: Money
+    net_base: Money | None = Field(description="net at each transaction's booked FX rate; null if one has none")
+    transactions: int
+
+
+class IncomeOut(Paginated):
+    portfolio_id: str
+    base_currency: str
+    items: list[IncomeRowOut]

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from core.income import INCOME_TYPES
 from core.market import Quotes
 from core.numbers import ZERO, div, mul
 from core.records import PositionState, TxRecord
@@ -41,8 +42,6 @@ from core.records import PositionState, TxRecord
 OK = "ok"
 MISSING_PRICE = "missing_price"
 MISSING_FX = "missing_fx"
-
-INCOME_TYPES = frozenset({"DIVIDEND", "INTEREST"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,7 @@ instruments = Table(
     Column("security_id", Text, primary_key=True),
     Column("name", Text, nullable=False),
     Column("currency", Text, nullable=False),
+    Column("isin", Text),
     Column("asset_class", Text), Column("sector", Text), Column("country", Text),
 )
 

@@ -2,7 +2,9 @@
 
 Reads need `read`, ingestion `write` (and a JSON body: 415 otherwise), the
 audit log and key management `admin`; an admin route inside a read router
-says so itself (the redrive). The
+says so itself (the redrive). Reference data (instruments, prices, FX rates)
+is shared by every portfolio and names none, so any read credential,
+portfolio-scoped or not, may read it. The
 health router guards its own routes (/health/live is always open).
 """
 from fastapi import APIRouter, Depends
@@ -14,13 +16,17 @@ from api.routes import (
     audit,
     cash,
     dead_letters,
+    fx_rates,
     health,
     history,
+    income,
     ingest,
     keys,
+    instruments,
     performance,
     portfolios,
     positions,
+    prices,
     risk,
     timeseries,
     transactions,
@@ -30,7 +36,7 @@ from api.routes import (
 api_router = APIRouter()
 api_router.include_router(ingest.router, dependencies=[Depends(require_write), Depends(json_body_only)])
 for module in (portfolios, positions, transactions, cash, valuation, allocation, timeseries, performance,
-               risk, history, dead_letters):
+               risk, history, dead_letters, income, instruments, prices, fx_rates):
     api_router.include_router(module.router, dependencies=[Depends(require_read)])
 for module in (audit, keys):
     api_router.include_router(module.router, dependencies=[Depends(require_admin)])

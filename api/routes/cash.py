@@ -5,13 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.csv_lists import CsvListRoute
 from api.deps import DatabaseDep, IsoDate, LiveDep, PageDep, PortfolioId
 from api.models import CashOut
 from api.queries.portfolios import portfolio_base_currency
 from api.responses import cash_out
 from api.valuation import value_as_of, value_live
 
-router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["cash"])
+router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["cash"], route_class=CsvListRoute)
 
 
 @router.get("/cash", responses={404: {"description": "unknown portfolio"},

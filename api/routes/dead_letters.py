@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api import audit
 from api.auth.deps import Admin, CurrentPrincipal
+from api.csv_lists import CsvListRoute
 from api.deps import DatabaseDep, PageDep, QueryId, ResourcesDep, SessionDep, json_body_only
 from api.db import DATABASE_ERRORS
 from api.errors import BrokerUnavailable, DatabaseUnavailable
@@ -22,7 +23,7 @@ from api.models import DeadLetterOut, DeadLettersOut, RedriveOut
 from folio.dlq import redrive_run
 from api.queries.dead_letters import LetterState, dead_letters
 
-router = APIRouter(tags=["dead letters"])
+router = APIRouter(tags=["dead letters"], route_class=CsvListRoute)
 
 
 @router.get("/dead-letters")

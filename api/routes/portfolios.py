@@ -4,12 +4,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth.deps import CurrentPrincipal
+from api.csv_lists import CsvListRoute
 from api.deps import PageDep, PortfolioId, SessionDep
 from api.errors import unknown_portfolio
 from api.models import PortfolioList, PortfolioOut
 from api.queries.portfolios import get_portfolio, list_portfolios
 
-router = APIRouter(prefix="/portfolios", tags=["portfolios"])
+router = APIRouter(prefix="/portfolios", tags=["portfolios"], route_class=CsvListRoute)
 
 
 @router.get("")

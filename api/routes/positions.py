@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from api.csv_lists import CsvListRoute
 from api.deps import (
     DatabaseDep,
     IsoDate,
@@ -22,7 +23,7 @@ from api.queries.positions import open_lots, position_listed
 from api.responses import lots_out, positions_out
 from api.valuation import value_as_of, value_live
 
-router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["positions"])
+router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["positions"], route_class=CsvListRoute)
 _ERRORS = {404: {"description": "unknown portfolio or security"},
            503: {"description": "worker or database unavailable"}}
 

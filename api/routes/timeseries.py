@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.analytics import load_series
+from api.csv_lists import CsvListRoute
 from api.deps import IsoDate, KnownPortfolio, PageDep, SessionDep
 from api.errors import InvalidParameter
 from api.models import SeriesPointOut, TimeseriesOut
 from api.queries.portfolios import get_portfolio
 
-router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["analytics"])
+router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["analytics"], route_class=CsvListRoute)
 
 
 @router.get("/timeseries", responses={404: {"description": "unknown portfolio"}})

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import IsoDate, KnownPortfolio, PageDep, PortfolioId, QueryId, SessionDep
-from api.errors import InvalidParameter, NotFound
+from api.csv_lists import CsvListRoute
+from api.deps import IsoDate, KnownPortfolio, PageDep, PortfolioId, QueryId, SessionDep, check_date_range
+from api.errors import NotFound
 from api.models import (
     TransactionLetterOut,
     TransactionOut,
@@ -20,7 +21,7 @@ from api.queries.dead_letters import transaction_letters
 from api.queries.transactions import Sort, StatusFilter, TransactionFilter, list_transactions, transaction_trail
 from schemas.events import TxType
 
-router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["transactions"])
+router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["transactions"], route_class=CsvListRoute)
 
 
 @router.get("/transactions", responses={404: {"description": "unknown portfolio"}})
@@ -33,8 +34,7 @@ async def read_transactions(
     status: Annotated[StatusFilter, Query(description="BOOKED (in effect), CANCELLED or ALL")] = "BOOKED",
     sort: Annotated[Sort | None, Query(description="default: trade_date, then arrival")] = None,
 ) -> TransactionsOut:
-    if date_from and date_to and date_from > date_to:
-        raise InvalidParameter("query", "from", "from must be on or before to")
+    check_date_range(date_from, date_to)
     where = TransactionFilter(date_from, date_to, type, security_id, status)
     found = await list_transactions(session, portfolio_id, where, sort, page)
     return TransactionsOut(portfolio_id=portfolio_id, total=found.total, limit=page.limit, offset=page.offset,

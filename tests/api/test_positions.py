@@ -1,6 +1,8 @@
 """GET /portfolios/{id}/positions: live from the worker, or as of a date from PostgreSQL."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -207,3 +209,15 @@ async def test_live_positions_are_503_when_the_worker_fails(make_client, start_w
 
     assert response.status_code == 503
     assert "HTTP 500" in response.json()["detail"]
+
+
+async def test_positions_as_csv_are_one_row_per_position_with_the_jsons_figures(history, db_client):
+    response = await db_client.get("/portfolios/P1/positions", params={"as_of": "2024-01-06"},
+                                   headers={"Accept": "text/csv"})
+    assert (response.headers["content-type"], response.headers["x-total-count"]) == ("text/csv; charset=utf-8", "3")
+    header, *positions = csv.reader(io.StringIO(response.text))
+    as_json = (await db_client.get("/portfolios/P1/positions", params={"as_of": "2024-01-06"})).json()["positions"]
+    assert header[:4] == ["security_id", "quantity", "cost_local", "cost_base"]
+    assert [dict(zip(header, row)) for row in positions] == [
+        {name: "" if value is None else str(value) for name, value in p.items()} for p in as_json]
+    assert positions[2][:4] == ["MSFT", "4", "1480", "1628.00"]

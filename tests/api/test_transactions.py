@@ -1,6 +1,8 @@
 """GET /portfolios/{id}/transactions: filters, sorting, pages, and booked figures."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -100,3 +102,22 @@ async def test_transactions_of_an_unknown_portfolio_are_404(ledger, db_client):
     response = await db_client.get("/portfolios/NOPE/transactions")
 
     assert response.status_code == 404
+
+
+async def test_transactions_as_csv_are_the_json_items_with_the_cash_effect_as_json(ledger, db_client):
+    response = await db_client.get("/portfolios/P1/transactions", params={"type": "SELL"},
+                                   headers={"Accept": "text/csv"})
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["x-total-count"] == "1"
+    header, sale = list(csv.reader(io.StringIO(response.text)))
+    assert dict(zip(header, sale)) == {
+        "transaction_id": "T4", "portfolio_id": "P1", "version": "1", "status": "BOOKED", "type": "SELL",
+        "trade_date": "2024-01-10", "settlement_date": "", "security_id": "AAPL", "quantity": "10",
+        "price": "170", "amount": "", "fees": "0", "currency": "USD", "fx_rate": "", "fx_rate_applied": "1",
+        "arrival": "3", "realized_local": "197.50", "realized_base": "197.50", "cash_effect": '{"USD":"1700"}',
+    }
+
+
+async def test_a_single_transactions_status_ignores_a_csv_accept_header(ledger, db_client):
+    response = await db_client.get("/portfolios/P1/transactions/T4", headers={"Accept": "text/csv"})
+    assert (response.status_code, response.json()["status"]) == (200, "booked")
