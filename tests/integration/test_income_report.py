@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import httpx
 
 from tests.integration.conftest import publish_scenario
 
@@ -56,7 +55,7 @@ async def test_income_of_the_small_scenario_equals_the_hand_calculation(start_st
     stack = await start_stack()
     await publish_scenario(stack, "small")
     found = {}
-    async with httpx.AsyncClient(base_url=stack.api_url, headers=stack.api_headers) as client:
+    async with stack.client() as client:
         for portfolio in ("P001", "P002"):
             response = await client.get(f"/portfolios/{portfolio}/income", params={"year": 2023})
             assert response.status_code == 200, response.text

@@ -1,4 +1,6 @@
-"""The safe HTTP surface against a running stack: the cross-site text/plain post books nothing."""
+"""The safe HTTP surface against a running stack: the cross-site text/plain post books
+nothing, a huge body is refused, and what was accepted is audited with the caller's real
+address (uvicorn runs without proxy headers, so X-Forwarded-For cannot forge it)."""
 from __future__ import annotations
 
 import json
@@ -28,7 +30,8 @@ async def _usd(client: httpx.AsyncClient) -> str:
 async def test_a_cross_site_text_plain_withdrawal_is_415_and_never_booked_and_30_mb_is_413(start_stack):  # noqa: F811
     stack = await start_stack()
     async with stack.client(timeout=60) as client:
-        assert (await client.post("/ingest/portfolios", json=[PORTFOLIO])).status_code == 202
+        forged = await client.post("/ingest/portfolios", json=[PORTFOLIO], headers={"X-Forwarded-For": "203.0.113.9"})
+        assert forged.status_code == 202 and forged.json()["audited"] is True
         await stack.wait_idle(include_sink=False)
         booked = await client.post("/ingest/transactions", json=[_cash("XS-1", "DEPOSIT", "1000.00"),
                                                                  _cash("XS-2", "WITHDRAWAL", "250.00")])
@@ -55,4 +58,14 @@ async def test_a_cross_site_text_plain_withdrawal_is_415_and_never_booked_and_30
                                  headers={"content-type": "application/json"})
         assert huge.status_code == 413 and "FOLIO_MAX_BODY_BYTES" in huge.json()["detail"]
         assert (await client.get("/health/live")).status_code == 200
+
+        log = (await client.get("/audit", params={"action": "ingest"})).json()["items"]
+    # Newest first: the two accepted transaction writes and the portfolio; never the refused ones.
+    assert [(e["actor"], e["endpoint"], e["ids"], e["client"]) for e in log] == [
+        ("admin", "POST /ingest/transactions", [{"portfolio_id": "XS", "transaction_id": "XS-3", "version": 1}],
+         "127.0.0.1"),
+        ("admin", "POST /ingest/transactions", [{"portfolio_id": "XS", "transaction_id": "XS-1", "version": 1},
+                                                {"portfolio_id": "XS", "transaction_id": "XS-2", "version": 1}],
+         "127.0.0.1"),
+        ("admin", "POST /ingest/portfolios", [{"portfolio_id": "XS"}], "127.0.0.1")]
 

@@ -55,6 +55,9 @@ ENDPOINTS = {
     "GET risk": ("GET", "/portfolios/P2/risk", None),
     "GET position-history": ("GET", "/portfolios/P2/position-history", None),
     "GET /dead-letters": ("GET", "/dead-letters", None),
+    "GET income": ("GET", "/portfolios/P2/income", None),
+    "GET /instruments": ("GET", "/instruments", None),
+    "GET /audit": ("GET", "/audit", None),
     "POST portfolios": ("POST", "/ingest/portfolios",
                         [{"portfolio_id": "P2", "name": "B", "base_currency": "USD", "open_date": "2024-01-01"}]),
     "POST instruments": ("POST", "/ingest/instruments", [{"security_id": "AAPL", "name": "Apple", "currency": "USD"}]),
@@ -72,8 +75,9 @@ ENDPOINTS = {
 
 # What a caller with every right gets from each endpoint (the seeded data's answers).
 OK = {name: (202 if method == "POST" else 200) for name, (method, _, _) in ENDPOINTS.items()}
-READS = [n for n in ENDPOINTS if n.startswith("GET") and "health" not in n and "metrics" not in n]
-P2_READS = [n for n in READS if n not in ("GET /portfolios", "GET /dead-letters")]
+READS = [n for n in ENDPOINTS if n.startswith("GET") and "health" not in n and "metrics" not in n
+         and n != "GET /audit"]
+P2_READS = [n for n in READS if n not in ("GET /portfolios", "GET /dead-letters", "GET /instruments")]
 INGEST = [n for n in ENDPOINTS if n.startswith("POST") and "redrive" not in n]
 # The test client is on loopback, where readiness and metrics are open by default; readiness then
 # answers 503 past the guard (no broker, no stage heartbeats in this test).
@@ -85,6 +89,7 @@ def _row(reads: int, p2_reads: int, ingest: int | dict[str, int], redrive: int) 
     row.update({n: p2_reads for n in P2_READS})
     row.update({n: (ingest[n] if isinstance(ingest, dict) else ingest) for n in INGEST})
     row["POST /dead-letters/redrive"] = redrive
+    row["GET /audit"] = 200 if redrive == 202 else redrive  # admin only, like the redrive
     row.update(OPS)
     return row
 
