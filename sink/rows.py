@@ -23,7 +23,7 @@ def portfolio_row(state: dict[str, Any]) -> tuple:
     d = state["definition"]
     return (state["portfolio_id"], d["name"], d["base_currency"], d.get("cost_method") or "FIFO",
             _date(d["open_date"]), d.get("benchmark_id"), orjson.dumps(state["securities"]).decode(),
-            orjson.dumps(state["currencies"]).decode(), state["seq"])
+            orjson.dumps(state["currencies"]).decode(), state["applied"], state["seq"])
 
 
 def transaction_row(state: dict[str, Any]) -> tuple:
