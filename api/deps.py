@@ -32,7 +32,7 @@ from api.queries.portfolios import portfolio_exists
 from api.queries.rows import Page
 from api.resources import Resources
 from api.settings import ApiSettings
-from schemas.fields import to_date
+from schemas.fields import to_date, to_event_date
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -41,11 +41,13 @@ MAX_OFFSET = 2**31 - 1
 # stored in PostgreSQL text, so it is refused here rather than by the database.
 _ID = dict(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
 
-# Parameter types: ids in paths and queries, and strict YYYY-MM-DD dates.
+# Parameter types: ids in paths and queries, and strict YYYY-MM-DD dates within
+# the events' date window (no figure exists outside it; year 1 or 9999 would only
+# overflow date arithmetic or answer for a horizon of millennia).
 PortfolioPath = Annotated[str, Path(**_ID)]
 SecurityId = Annotated[str, Path(**_ID)]
 QueryId = Annotated[str | None, Query(**_ID)]
-IsoDate = Annotated[date, PlainValidator(to_date), WithJsonSchema({"type": "string", "format": "date"})]
+IsoDate = Annotated[date, PlainValidator(to_event_date), WithJsonSchema({"type": "string", "format": "date"})]
 
 
 def to_date_or_time(value: object) -> date | datetime:

@@ -72,6 +72,7 @@ def apply_transaction(store: LedgerStore, tx: TxFields, arrival: int, fx_lookup:
     record = TxRecord(
         fields=tx, arrival=arrival, fx=fx, cash=cash_effect(tx),
         seq=(previous.seq + 1) if previous else 1, applied=arrival,
+        superseded=[*previous.superseded, previous.version_entry()] if previous else [],
     )
     was = previous if previous is not None and previous.effective else None
     _move_cash(store, portfolio, was.cash if was else {}, record.cash, arrival)

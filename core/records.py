@@ -31,10 +31,19 @@ class TxRecord:
     cash: dict[str, Decimal] = field(default_factory=dict)
     seq: int = 0
     applied: int = -1
+    # The versions this one replaced, oldest first, in stored form ({fields,
+    # arrival, seq}): one ledger value per key per batch reaches the changelog,
+    # so a version superseded within a batch is known downstream only from here.
+    # At most one entry per version of the id.
+    superseded: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def effective(self) -> bool:
         return self.fields.booked
+
+    def version_entry(self) -> dict[str, Any]:
+        """This version as a later one's `superseded` keeps it."""
+        return {"fields": self.fields.to_dict(), "arrival": self.arrival, "seq": self.seq}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +55,7 @@ class TxRecord:
             "cash": {c: text(a) for c, a in self.cash.items()},
             "seq": self.seq,
             "applied": self.applied,
+            "superseded": self.superseded,
         }
 
     @classmethod
@@ -59,6 +69,7 @@ class TxRecord:
             cash={c: Decimal(a) for c, a in d["cash"].items()},
             seq=d["seq"],
             applied=d["applied"],
+            superseded=d.get("superseded", []),  # absent in records stored before it existed
         )
 
 

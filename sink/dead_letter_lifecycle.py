@@ -5,8 +5,13 @@ A letter's identity is its original source (topic, partition, offset).
 producer's answer) in `dead_letter_redrives`; the sink traces outcomes back:
 - a dead letter whose source is such a target updates the original letter
   (attempts + 1, `failed_again`, the latest reason) instead of adding one;
-- a ledger row (portfolio and arrival offset) or a valid reference record at
-  a target resolves the original letter.
+- a ledger row (portfolio and arrival offset), a portfolio definition (its
+  `applied` offset) or a valid reference record at a target resolves the
+  original letter;
+- so does a redriven transaction the ledger ignores as a duplicate: a version
+  of its id at least as high was applied before the target's offset, so its
+  content is booked (only letters of events that decoded: the ledger's own
+  reasons).
 Each target's outcome is set once, so a sink batch delivered twice counts
 nothing twice. A letter the sink stores only after its redrive and outcomes
 (a sink behind on `dead_letters`) takes its state from them (`adopt_redrives`;
@@ -24,9 +29,16 @@ from datetime import datetime
 
 import asyncpg
 
+from schemas.decode import MISSING_FX_RATE, UNKNOWN_PORTFOLIO
+from sink.rows import letter_transaction
+
 LOCK_ID = 0x466F6C696F + 7  # beside sink.migrate.LOCK_ID
 STATES = ("open", "redriven", "resolved", "failed_again")
 TRANSACTIONS_TOPIC = "transactions"
+PORTFOLIOS_TOPIC = "portfolios"
+# Reasons the ledger gives an event that decoded: redriven, it is a duplicate
+# once a version of its id at least as high is in effect.
+_LEDGER_REASONS = [UNKNOWN_PORTFOLIO, MISSING_FX_RATE]
 # Reference topics the sink keeps as rows with their source offset.
 _REFERENCE_TABLES = {"instruments": "instruments", "prices": "prices", "fx_rates": "fx_rates"}
 
@@ -70,12 +82,13 @@ WITH applied AS (
   RETURNING r.source_topic, r.source_partition, r.source_offset)
 """ + _RESOLVE
 
-# A ledger row knows its portfolio (the record's key) and arrival offset, not its partition.
-_APPLIED_IN_LEDGER = """
+# A ledger row or portfolio definition knows its portfolio (the record's key) and
+# source offset, not its partition.
+_APPLIED_BY_KEY = """
 WITH applied AS (
   UPDATE dead_letter_redrives r SET outcome = 'applied', outcome_at = now()
-  FROM unnest($1::text[], $2::bigint[]) AS k(key, o)
-  WHERE r.target_topic = 'transactions' AND r.target_key = k.key AND r.target_offset = k.o
+  FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(t, key, o)
+  WHERE r.target_topic = k.t AND r.target_key = k.key AND r.target_offset = k.o
     AND r.outcome IS NULL
   RETURNING r.source_topic, r.source_partition, r.source_offset)
 """ + _RESOLVE
@@ -131,19 +144,56 @@ async def fail_again(conn: asyncpg.Connection, failures: Sequence[Failure]) -> N
         await conn.execute(_FAILED_AGAIN, *(list(column) for column in zip(*failures)))
 
 
-async def resolve_applied(conn: asyncpg.Connection, ledger: Sequence[tuple[str, int]],
+async def resolve_applied(conn: asyncpg.Connection, keyed: Sequence[tuple[str, str, int]],
                           sources: Sequence[tuple[str, int, int]]) -> None:
-    """Resolve letters whose redriven record was applied: `ledger` (portfolio_id,
-    arrival) of ledger rows, `sources` (topic, partition, offset) of valid
-    reference records. Call under `lock`."""
-    if not (ledger or sources):
+    """Resolve letters whose redriven record was applied: `keyed` (topic,
+    portfolio_id, source offset) of ledger rows and portfolio definitions,
+    `sources` (topic, partition, offset) of valid reference records. Call under `lock`."""
+    if not (keyed or sources):
         return
     if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM dead_letter_redrives WHERE outcome IS NULL)"):
         return
-    if ledger:
-        await conn.execute(_APPLIED_IN_LEDGER, [k for k, _ in ledger], [o for _, o in ledger])
+    if keyed:
+        await conn.execute(_APPLIED_BY_KEY, *(list(column) for column in zip(*keyed)))
     if sources:
         await conn.execute(_APPLIED_AT_SOURCES, *(list(column) for column in zip(*sources)))
+
+
+# Pending transaction targets whose letter the ledger wrote: the letter's
+# columns in `dead_letter_row` order (for `letter_transaction`), then the target's.
+_PENDING_LEDGER_LETTERS = """
+SELECT d.source_topic, d.source_partition, d.source_offset, d.key, d.raw_value, d.reason, d.field,
+       d.transaction_id, d.detail, d.dead_lettered_at, d.raw_encoding, d.raw_size, d.raw_sha256,
+       d.raw_truncated, d.key_encoding, r.target_partition, r.target_offset
+FROM dead_letter_redrives r JOIN dead_letters d
+  ON d.source_topic = r.source_topic AND d.source_partition = r.source_partition
+  AND d.source_offset = r.source_offset
+WHERE r.outcome IS NULL AND r.target_topic = 'transactions' AND d.reason = ANY($1::text[])
+"""
+
+# Applied before the target's offset on the same partition (same key): the
+# ledger found it in effect when the target came, and ignored the target.
+_ALREADY_BOOKED = """
+SELECT k.tp, k.tof FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::bigint[])
+  AS k(key, tid, v, tp, tof)
+WHERE EXISTS (SELECT 1 FROM transaction_versions tv WHERE tv.portfolio_id = k.key
+  AND tv.transaction_id = k.tid AND tv.version >= k.v AND tv.arrival < k.tof)
+"""
+
+
+async def resolve_duplicates(conn: asyncpg.Connection) -> None:
+    """Resolve letters whose redriven transaction the ledger ignored as a duplicate. Call under `lock`."""
+    named = []
+    for row in await conn.fetch(_PENDING_LEDGER_LETTERS, _LEDGER_REASONS):
+        letter = letter_transaction(tuple(row)[:15])
+        if letter is not None and letter[2] is not None:
+            named.append((*letter, row["target_partition"], row["target_offset"]))
+    if not named:
+        return
+    booked = await conn.fetch(_ALREADY_BOOKED, *(list(column) for column in zip(*named)))
+    if booked:
+        await conn.execute(_APPLIED_AT_SOURCES, [TRANSACTIONS_TOPIC] * len(booked),
+                           [b["tp"] for b in booked], [b["tof"] for b in booked])
 
 
 _RECORD = """
@@ -174,9 +224,13 @@ FROM dead_letters d JOIN dead_letter_redrives r
 WHERE r.redrive_id = $1
 """
 
-_EARLY_LEDGER = """
-SELECT t.portfolio_id, t.arrival FROM transactions t JOIN dead_letter_redrives r
+_EARLY_KEYED = """
+SELECT r.target_topic, t.portfolio_id, t.arrival FROM transactions t JOIN dead_letter_redrives r
   ON r.target_topic = 'transactions' AND t.portfolio_id = r.target_key AND t.arrival = r.target_offset
+WHERE r.redrive_id = $1
+UNION ALL
+SELECT r.target_topic, p.portfolio_id, p.applied FROM portfolios p JOIN dead_letter_redrives r
+  ON r.target_topic = 'portfolios' AND p.portfolio_id = r.target_key AND p.applied = r.target_offset
 WHERE r.redrive_id = $1
 """
 
@@ -204,7 +258,8 @@ async def record_redrive(conn: asyncpg.Connection, redrive_id: str, at: datetime
                 "DELETE FROM dead_letters d USING unnest($1::text[], $2::integer[], $3::bigint[]) AS k(t, p, o)"
                 " WHERE d.source_topic = k.t AND d.source_partition = k.p AND d.source_offset = k.o",
                 [e[0] for e in early], [e[1] for e in early], [e[2] for e in early])
-        ledger = [tuple(r) for r in await conn.fetch(_EARLY_LEDGER, redrive_id)]
+        keyed = [tuple(r) for r in await conn.fetch(_EARLY_KEYED, redrive_id)]
         sources = [tuple(r) for topic, table in _REFERENCE_TABLES.items()
                    for r in await conn.fetch(_EARLY_REFERENCE.format(table=table), redrive_id, topic)]
-        await resolve_applied(conn, ledger, sources)
+        await resolve_applied(conn, keyed, sources)
+        await resolve_duplicates(conn)

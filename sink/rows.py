@@ -23,7 +23,7 @@ def portfolio_row(state: dict[str, Any]) -> tuple:
     d = state["definition"]
     return (state["portfolio_id"], d["name"], d["base_currency"], d.get("cost_method") or "FIFO",
             _date(d["open_date"]), d.get("benchmark_id"), orjson.dumps(state["securities"]).decode(),
-            orjson.dumps(state["currencies"]).decode(), state["seq"])
+            orjson.dumps(state["currencies"]).decode(), state["applied"], state["seq"])
 
 
 def transaction_row(state: dict[str, Any]) -> tuple:
@@ -37,7 +37,8 @@ def transaction_row(state: dict[str, Any]) -> tuple:
 
 
 def transaction_version_row(state: dict[str, Any]) -> tuple:
-    """One version of a transaction (transaction_versions), guarded by the ledger's seq."""
+    """One version of a transaction (transaction_versions), guarded by the ledger's seq: a
+    ledger state, or one of its `superseded` entries (the same fields, arrival and seq)."""
     f = state["fields"]
     return (f["portfolio_id"], f["transaction_id"], f["version"], f["status"], f["type"],
             _date(f["trade_date"]), f.get("security_id"), _d(f.get("quantity")), _d(f.get("price")),
@@ -123,12 +124,15 @@ class Batch:
         elif state["seq"] > change.state["seq"]:
             change.merge(state)
 
-    def add_transaction_version(self, state: dict[str, Any]) -> None:
-        f = state["fields"]
-        key = (f["portfolio_id"], f["transaction_id"], f["version"])
-        known = self.transaction_versions.get(key)
-        if known is None or state["seq"] > known[-1]:
-            self.transaction_versions[key] = transaction_version_row(state)
+    def add_transaction_versions(self, state: dict[str, Any]) -> None:
+        """The ledger state's version and those it superseded (a batch of the
+        worker may have applied several, and only the last reaches the changelog)."""
+        for version in (*state.get("superseded", ()), state):
+            f = version["fields"]
+            key = (f["portfolio_id"], f["transaction_id"], f["version"])
+            known = self.transaction_versions.get(key)
+            if known is None or version["seq"] > known[-1]:
+                self.transaction_versions[key] = transaction_version_row(version)
 
     def __len__(self) -> int:
         return sum(len(getattr(self, n)) for n in self.__dataclass_fields__ if n not in _NOT_ROWS)

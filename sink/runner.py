@@ -77,7 +77,7 @@ def _add(batch: Batch, r: ConsumerRecord, changelogs: dict[str, str]) -> None:
         elif table == "ledger":
             f = state["fields"]
             batch.transactions[(f["portfolio_id"], f["transaction_id"])] = transaction_row(state)
-            batch.add_transaction_version(state)
+            batch.add_transaction_versions(state)
         elif table == "cash":
             batch.cash[(state["portfolio_id"], state["currency"])] = cash_row(state)
         else:

@@ -15,12 +15,13 @@ from sink.rows import Batch
 
 UPSERT_PORTFOLIO = """
 INSERT INTO portfolios (portfolio_id, name, base_currency, cost_method, open_date, benchmark_id,
-                        securities, currencies, seq)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)
+                        securities, currencies, applied, seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10)
 ON CONFLICT (portfolio_id) DO UPDATE SET
   name = EXCLUDED.name, base_currency = EXCLUDED.base_currency, cost_method = EXCLUDED.cost_method,
   open_date = EXCLUDED.open_date, benchmark_id = EXCLUDED.benchmark_id,
-  securities = EXCLUDED.securities, currencies = EXCLUDED.currencies, seq = EXCLUDED.seq
+  securities = EXCLUDED.securities, currencies = EXCLUDED.currencies, applied = EXCLUDED.applied,
+  seq = EXCLUDED.seq
 WHERE portfolios.seq < EXCLUDED.seq
 """
 
@@ -155,8 +156,11 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
             await conn.executemany(INSERT_DEAD_LETTER, letters)
             await lifecycle.adopt_redrives(conn, letters)
         # Each version's own arrival: one superseded within the batch was applied too.
-        await lifecycle.resolve_applied(
-            conn, [(row[0], row[12]) for row in batch.transaction_versions.values()], batch.reference_sources)
+        keyed = [(lifecycle.TRANSACTIONS_TOPIC, row[0], row[12]) for row in batch.transaction_versions.values()]
+        keyed += [(lifecycle.PORTFOLIOS_TOPIC, row[0], row[8]) for row in batch.portfolios.values()]
+        await lifecycle.resolve_applied(conn, keyed, batch.reference_sources)
+        if batch.transaction_versions:
+            await lifecycle.resolve_duplicates(conn)
         return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx,
                                   changed_instruments)
 

@@ -256,6 +256,34 @@ def _shut_down(pid: int, timeout: float) -> None:
     raise RuntimeError(f"could not stop postmaster {pid}")
 
 
+class StopRequest:
+    """Asked to stop by a signal (main thread) or by the parent watcher (another thread).
+
+    The signal handler only sets a flag: a handler runs in the main thread
+    between two bytecodes, possibly while that thread is inside
+    `Event.wait()` holding the event's lock, and `Event.set()` would then wait
+    for that lock for ever (seen: a guard that never stopped PostgreSQL after
+    a kill -9 of folio up). The main loop polls the flag.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.event = threading.Event()
+        self.signalled = False
+
+    def on_signal(self, *_: object) -> None:
+        self.signalled = True
+
+    @property
+    def requested(self) -> bool:
+        return self.signalled or self.event.is_set()
+
+    def wait(self, poll: float = 0.5) -> None:
+        while not self.signalled and not self.event.wait(poll):
+            pass
+
+
 def guard(data_dir: Path) -> None:
     """Stop the postmaster of `data_dir` once our parent dies or we are told to stop (SIGTERM, SIGINT).
 
@@ -268,13 +296,12 @@ def guard(data_dir: Path) -> None:
 
     from folio.devenv.lifeline import watch_parent
 
-    told = threading.Event()
+    stop = StopRequest()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: told.set())
+        signal.signal(sig, stop.on_signal)
     parent = os.getppid()
-    threading.Thread(target=watch_parent, args=(parent, told.set), daemon=True).start()
-    while not told.wait(0.5):
-        pass
+    threading.Thread(target=watch_parent, args=(parent, stop.event.set), daemon=True).start()
+    stop.wait()
     LocalPostgres(data_dir).stop()
 
 

@@ -4,7 +4,10 @@ tansu's `s3://` storage engine needs an S3 endpoint that enforces
 conditional writes (`If-None-Match: *`, `If-Match`); SeaweedFS does (see
 FAUST_NOTES, "A durable development broker"). `weed mini` runs master,
 volume, filer and S3 in one process and creates the bucket itself; it keeps
-everything under `dir` and answers about a second after start.
+everything under `dir` and answers about a second after start. Writes under
+/buckets/ are fsynced by the volume server before the S3 PUT is answered (the
+filer's path configuration `fsync`, set at each start: `weed mini` has no flag
+for it), so an acknowledged broker write survives a power loss, not only a kill.
 
 Its ports are chosen once and kept in `<dir>/../ports.json` so restarts find
 the same layout; a port taken meanwhile is replaced by a free one (the data
@@ -19,6 +22,7 @@ import socket
 import sys
 import subprocess
 import sysconfig
+import urllib.request
 from pathlib import Path
 
 from folio.devenv.server_process import spawn_server, stop_server, wait_until_answering
@@ -29,6 +33,10 @@ _HOST = "127.0.0.1"
 BUCKET = "tansu"
 # Any non-empty pair: the server takes them as its admin identity, tansu signs with them.
 ACCESS_KEY, SECRET_KEY = "folio", "folio-dev-only"
+# The filer's path configuration (what `weed shell fs.configure -locationPrefix=/buckets/
+# -fsync -apply` writes); the filer reloads it when the file changes.
+_FILER_CONF_PATH = "/etc/seaweedfs/filer.conf"
+_FILER_CONF = json.dumps({"version": 1, "locations": [{"locationPrefix": "/buckets/", "fsync": True}]})
 _PORT_NAMES = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
                "filer.port.grpc", "s3.port", "s3.port.grpc")
 
@@ -110,6 +118,7 @@ class SeaweedS3:
             wait_until_answering(self._process, lambda: _answers_http(_HOST, self.ports["s3.port"]),
                                  what="seaweedfs", timeout=self.startup_timeout, log_path=self.log_path,
                                  error=S3StartError)
+            self._configure_fsync()
         except BaseException:
             self.stop()
             raise
@@ -118,6 +127,15 @@ class SeaweedS3:
     def stop(self, timeout: float = 20.0) -> None:
         process, self._process = self._process, None
         stop_server(process, "seaweedfs", timeout)
+
+    def _configure_fsync(self) -> None:
+        request = urllib.request.Request(self.filer_url + _FILER_CONF_PATH, data=_FILER_CONF.encode(),
+                                         method="PUT", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answer.read()
+        except OSError as exc:
+            raise S3StartError(f"seaweedfs: could not configure fsync on its filer: {exc}") from exc
 
     def _choose_ports(self) -> dict[str, int]:
         """The ports of the last start where still free, fresh ones for the rest."""

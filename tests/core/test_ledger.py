@@ -252,6 +252,18 @@ def test_cancelling_twice_changes_nothing_the_second_time():
     assert memory_state(book.store) == before
 
 
+def test_a_record_keeps_the_versions_it_superseded_oldest_first_and_a_duplicate_adds_none():
+    # Arrivals: T1 0, T2 1, T3 2, then T1 v2 at 3 and its cancellation v3 at 4.
+    book = Book()
+    t1, _, _ = three_trades(book)
+    book.apply(amend(t1, 2, quantity=12))
+    book.apply(cancel(t1, 3))
+    book.apply(amend(t1, 2, quantity=12))  # a duplicate
+    superseded = book.tx(t1).superseded
+    assert [(v["fields"]["version"], v["fields"]["status"], v["fields"]["quantity"], v["arrival"])
+            for v in superseded] == [(1, "BOOKED", "10", 0), (2, "BOOKED", "12", 3)]
+
+
 # --- FX of a transaction ---------------------------------------------------------------
 
 def test_missing_fx_rate_is_rejected_and_changes_nothing():

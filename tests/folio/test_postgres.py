@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from folio.devenv.postgres import LocalPostgres
+from folio.devenv.postgres import LocalPostgres, StopRequest
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +103,24 @@ async def test_the_data_dir_and_the_socket_are_for_the_server_user_only(tmp_path
         await conn.close()
     finally:
         server.stop()
+
+
+def test_a_stop_signal_that_lands_while_the_guard_holds_its_wait_lock_still_stops_it():
+    # A signal handler runs in the main thread between bytecodes, possibly inside
+    # Event.wait() with the event's lock held: a handler that sets the event then
+    # waits for that lock for ever (the guard never stopped PostgreSQL).
+    import threading
+
+    stop = StopRequest()
+    done = threading.Event()
+
+    def signal_inside_the_wait() -> None:
+        with stop.event._cond:  # what the main thread holds inside Event.wait()
+            stop.on_signal()
+        done.set()
+
+    worker = threading.Thread(target=signal_inside_the_wait, daemon=True)
+    worker.start()
+    assert done.wait(5), "the handler blocked on the lock its own thread holds"
+    assert stop.requested
+    stop.wait(poll=0.01)  # returns at once

@@ -2,10 +2,11 @@
 resolved (not listed as open), and one that fails again stays one letter with two attempts."""
 from __future__ import annotations
 
-import httpx
 
 from folio.dlq import letters_with_state, redrive_run
 from folio.produce import publish
+from streams.codec import dumps
+from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter
 
 LATE = b'{"portfolio_id":"LATE","name":"Defined late","base_currency":"USD","open_date":"2024-01-01"}'
 
@@ -54,3 +55,42 @@ async def test_a_redriven_letter_that_books_is_resolved_and_one_that_fails_again
     assert booked["dead_letters"][0]["state"] == "resolved"
     assert rejected["status"] == "dead_lettered"
     assert [(d["reason"], d["attempts"]) for d in rejected["dead_letters"]] == [("unknown_portfolio", 2)]
+
+
+async def test_a_redriven_portfolio_definition_that_is_applied_is_resolved(start_stack):
+    stack = await start_stack()
+    # A definition the worker dead-lettered when its processing raised, at portfolios[0]@40.
+    letter = dead_letter("portfolios", 0, 40, b"LATE", LATE, "processing_error", None,
+                         "positions worker: RuntimeError: boom")
+    await publish(stack.bootstrap, DEAD_LETTERS_TOPIC, [("LATE", dumps(letter))])
+    await stack.wait_idle()
+
+    report = await redrive_run(stack.bootstrap, database_url=stack.dsn)
+    await stack.wait_idle()
+
+    letters = await letters_with_state(stack.dsn)
+    async with stack.client(timeout=30) as client:
+        defined = await client.get("/portfolios/LATE")
+    assert (report.published, defined.status_code) == (1, 200)
+    assert [(d["source_topic"], d["offset"], d["state"], d["attempts"]) for d in letters] == [
+        ("portfolios", 40, "resolved", 1)]
+
+
+async def test_a_redriven_transaction_the_ledger_ignores_as_already_booked_is_resolved(start_stack):
+    stack = await start_stack()
+    await publish(stack.bootstrap, "transactions", [buy("L-1", "LATE")])
+    await stack.wait_idle()
+    await publish(stack.bootstrap, "portfolios", [("LATE", LATE)])
+    await publish(stack.bootstrap, "transactions", [buy("L-1", "LATE")])  # the producer sends it again
+    await stack.wait_idle()
+
+    report = await redrive_run(stack.bootstrap, database_url=stack.dsn)
+    await stack.wait_idle()
+
+    letters = await letters_with_state(stack.dsn)
+    async with stack.client(timeout=30) as client:
+        booked = (await client.get("/portfolios/LATE/transactions/L-1")).json()
+    assert report.published == 1
+    assert [(d["transaction_id"], d["reason"], d["state"], d["attempts"]) for d in letters] == [
+        ("L-1", "unknown_portfolio", "resolved", 1)]
+    assert (booked["status"], [v["version"] for v in booked["versions"]]) == ("booked", [1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import orjson
+import pytest
 
 from sink.dead_letter_lifecycle import record_redrive
 from sink.runner import build_batch
@@ -133,3 +134,28 @@ async def test_a_letter_stored_after_its_redrive_and_outcome_takes_its_state_fro
     assert await _letters(db) == [(5, "failed_again", 2, "unknown_portfolio", "R1"),
                                   (6, "resolved", 1, "unknown_portfolio", "R1"),
                                   (7, "open", 1, "unknown_portfolio", None)]
+
+
+@pytest.mark.parametrize("stored_first", [False, True])
+async def test_a_redriven_definition_resolves_its_letter_whether_stored_before_or_after_the_redrive(
+        db, stored_first):
+    # Ledger() defines P1 from portfolios offset 0: where the letter's redriven record landed.
+    await write_batch(db, build_batch([letter(5, "processing_error", topic="portfolios")], CHANGELOGS))
+    if stored_first:
+        await write_batch(db, build_batch(Ledger().records(), CHANGELOGS))
+    await _redrive(db, 5, 0, topic="portfolios")
+    await write_batch(db, build_batch(Ledger().records(), CHANGELOGS))
+
+    assert await _letters(db) == [(5, "resolved", 1, "processing_error", "R1")]
+
+
+async def test_a_redriven_transaction_ignored_as_already_booked_resolves_its_letter(db):
+    await write_batch(db, build_batch([letter(5), letter(6)], CHANGELOGS))
+    ledger = Ledger()
+    ledger.apply(make_tx("BUY", quantity=1, price=10, transaction_id="T1"))  # version 1 at arrival 1
+    await _redrive(db, 5, 7, "R1")  # came after the booking: a duplicate
+    await _redrive(db, 6, 0, "R2")  # came before it: it would have been booked or failed itself
+
+    await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
+
+    assert [(o, s) for o, s, *_ in await _letters(db)] == [(5, "resolved"), (6, "redriven")]

@@ -34,6 +34,21 @@ async def test_each_version_put_in_effect_is_kept_once_with_its_status_and_field
     assert await db.fetchval("SELECT status FROM transactions WHERE transaction_id = 'T1'") == "CANCELLED"
 
 
+async def test_versions_superseded_before_the_changelog_saw_them_are_kept_too(db):
+    # As one worker batch writes it: the ledger's last value per key, once.
+    ledger = Ledger()
+    first = ledger.apply(make_tx("BUY", quantity=10, price=100, transaction_id="T1"))
+    ledger.apply(make_tx("BUY", quantity=12, price=100, transaction_id="T1", version=2))
+    ledger.apply(cancel(first, 3))
+    last_values = ledger.records()
+
+    await write_batch(db, build_batch(last_values, CHANGELOGS))
+    await write_batch(db, build_batch(last_values, CHANGELOGS))  # a replay changes nothing
+
+    assert await _versions(db) == [(1, "BOOKED", "BUY", Decimal(10), 1), (2, "BOOKED", "BUY", Decimal(12), 2),
+                                   (3, "CANCELLED", None, None, 3)]
+
+
 async def _receipt(db, version):
     await db.execute("INSERT INTO ingest_receipts (portfolio_id, transaction_id, version) VALUES ('P1', 'T1', $1)",
                      version)
