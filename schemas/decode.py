@@ -18,10 +18,9 @@ from operator import attrgetter
 from typing import Callable
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticCustomError
 
 from schemas.events import FxRate, Instrument, Portfolio, Price, Transaction
-from schemas.fields import no_control_characters
+from schemas.fields import unstorable
 
 INVALID_JSON = "invalid_json"
 INVALID_EVENT = "invalid_event"
@@ -132,7 +131,11 @@ def _rejection(model: type[BaseModel], obj: dict, exc: ValidationError) -> Rejec
     # the contract independent of that detail.
     first = min(errors, key=lambda e: rank.get(e["loc"][0], -1) if e["loc"] else -1)
     field = str(first["loc"][0]) if first["loc"] else None
-    detail = f"{field}: {first['msg']}" if field else first["msg"]
+    message = first["msg"]
+    value = first.get("input")
+    if first["type"].startswith("string_") and type(value) is str:
+        message = unstorable(value) or message  # say which character, not which pattern failed
+    detail = f"{field}: {message}" if field else message
     if first["type"] != "missing":
         detail += f" (got {_short(first.get('input'))})"
     tid = obj.get("transaction_id") if model is Transaction else None
@@ -141,13 +144,7 @@ def _rejection(model: type[BaseModel], obj: dict, exc: ValidationError) -> Rejec
 
 def _storable_id(value: object) -> bool:
     """A transaction id worth naming in a dead letter: a non-empty string without control characters."""
-    if type(value) is not str or not value:
-        return False
-    try:
-        no_control_characters(value)
-    except PydanticCustomError:
-        return False
-    return True
+    return type(value) is str and value != "" and unstorable(value) is None
 
 
 def _key_text(key: bytes | None) -> str | None:

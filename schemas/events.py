@@ -34,6 +34,10 @@ from schemas.fields import (
     Text,
     TradePrice,
     Version,
+    to_amount,
+    to_event_date,
+    to_price,
+    to_quantity,
 )
 
 
@@ -176,29 +180,58 @@ class Transaction(BaseModel):
             data = {**data, "version": MISSING}
         return data
 
-    @field_validator("type", "trade_date")
+    # Each field's own check and its type rule run in one validator (mode
+    # "plain" calls the field's converter itself): a call into Python per
+    # field is most of a transaction's decoding time.
+    @field_validator("type")
     @classmethod
     def _required_when_booked(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None and info.data.get("status") is TxStatus.BOOKED:
             raise PydanticCustomError("missing", "Field required")
         return value
 
-    @field_validator("security_id", "price", "currency")
+    @field_validator("trade_date", mode="plain", json_schema_input_type=str | None)
+    @classmethod
+    def _trade_date(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            return to_event_date(value)
+        if info.data.get("status") is TxStatus.BOOKED:
+            raise PydanticCustomError("missing", "Field required")
+        return None
+
+    @field_validator("security_id", "currency")
     @classmethod
     def _required_for_type(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
-            type_ = _rules_type(info)
+            data = info.data
+            type_ = data.get("type") if data.get("status") is TxStatus.BOOKED else None
             if type_ is not None and type_ in _REQUIRED_BY[info.field_name]:
                 raise _required(type_)
         return value
 
-    @field_validator("quantity", "amount")
+    @field_validator("price", mode="plain", json_schema_input_type=str | int | None)
     @classmethod
-    def _positive_for_type(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
-        # Only where the type uses the field: e.g. a BUY may carry a signed
-        # gross `amount` that nothing reads.
-        type_ = _rules_type(info)
-        if type_ is not None and type_ in _REQUIRED_BY[info.field_name]:
+    def _price(cls, value: Any, info: ValidationInfo) -> Decimal | None:
+        if value is not None:
+            return to_price(value)
+        data = info.data
+        if data.get("status") is TxStatus.BOOKED and data.get("type") in NEEDS_PRICE:
+            raise _required(data["type"])
+        return None
+
+    @field_validator("quantity", "amount", mode="plain", json_schema_input_type=str | int | None)
+    @classmethod
+    def _positive_for_type(cls, value: Any, info: ValidationInfo) -> Decimal | None:
+        name = info.field_name
+        if value is not None:
+            value = _CONVERT[name](value)
+        # The type rule applies only where the type uses the field: e.g. a BUY
+        # may carry a signed gross `amount` that nothing reads.
+        data = info.data
+        if data.get("status") is not TxStatus.BOOKED:
+            return value
+        type_ = data.get("type")
+        if type_ is not None and type_ in _REQUIRED_BY[name]:
             if value is None:
                 raise _required(type_)
             if value <= 0:
@@ -206,6 +239,7 @@ class Transaction(BaseModel):
         return value
 
 
+_CONVERT = {"quantity": to_quantity, "amount": to_amount}
 _REQUIRED_BY = {
     "security_id": NEEDS_SECURITY,
     "quantity": NEEDS_QUANTITY,
@@ -213,14 +247,6 @@ _REQUIRED_BY = {
     "amount": NEEDS_AMOUNT,
     "currency": NEEDS_CURRENCY,
 }
-
-
-def _rules_type(info: ValidationInfo) -> TxType | None:
-    """The type whose rules apply, or None: cancelled, or status/type invalid."""
-    data = info.data
-    if data.get("status") is not TxStatus.BOOKED:
-        return None
-    return data.get("type")
 
 
 # A dead letter must fit any broker's message limit (Kafka's default is

@@ -43,8 +43,10 @@ Ranges, and why (out of range is an invalid_event naming the field):
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import date, datetime, timezone
+from functools import partial
 from decimal import Context, Decimal, DecimalException, Inexact
 from typing import Annotated
 
@@ -69,9 +71,31 @@ def _fail(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
 
-def to_decimal(value: object) -> Decimal:
-    """A JSON number (int, or Decimal from parse_float) or a decimal string, exactly."""
+# A field's bounds (see `_bounded`): (adjusted() of the limit, the limit,
+# decimal places, must be > 0, must be >= 0, message if too large, if too
+# fine, the shape of a plain decimal string surely within them).
+_Bounds = tuple[int, Decimal, int, bool, bool, str, str, re.Pattern]
+
+
+def _exact(bounds: _Bounds | None, value: object) -> Decimal:
+    """A JSON number (int, or Decimal from parse_float) or a decimal string,
+    exactly; within `bounds` when given. One function, not a bounds check
+    wrapped around it, called through a positional partial: every Python call
+    and keyword argument costs per field of every event."""
     kind = type(value)
+    if kind is str and bounds is not None and bounds[7].fullmatch(value) is not None:
+        # Plain text within the field's digits and places (most inputs): exact
+        # and in range by its shape, so only the sign is left to check.
+        result = _EXACT.create_decimal(value)
+        if result > 0:
+            return result
+        if bounds[3]:
+            raise _fail("not_positive", "must be > 0")
+        if not result:
+            return result.copy_abs()  # "-0" is just 0
+        if bounds[4]:
+            raise _fail("negative", "must be >= 0")
+        return result
     try:
         if kind is str:
             if len(value) > 80 or _DECIMAL_TEXT.fullmatch(value) is None:
@@ -90,10 +114,29 @@ def to_decimal(value: object) -> Decimal:
             raise _fail("decimal_type", f"expected a decimal number or decimal string, got {kind.__name__}")
     except DecimalException:
         raise _fail("decimal_precision", f"more than {MAX_DIGITS} significant digits") from None
-    if not -MAX_ADJUSTED_EXPONENT <= result.adjusted() <= MAX_ADJUSTED_EXPONENT:
+    adjusted = result.adjusted()
+    if not -MAX_ADJUSTED_EXPONENT <= adjusted <= MAX_ADJUSTED_EXPONENT:
         raise _fail("decimal_range", "decimal out of range")
     if not result and result.is_signed():
         result = result.copy_abs()  # "-0" is just 0; avoids "-0" leaking into outputs
+    if bounds is None:
+        return result
+    top, limit, places, positive, non_negative, too_large, too_fine, _ = bounds
+    if positive and result <= 0:
+        raise _fail("not_positive", "must be > 0")
+    if non_negative and result < 0:
+        raise _fail("negative", "must be >= 0")
+    # Cheap tests first: adjusted() below the limit's means |value| < limit,
+    # and a decimal string without an exponent shows its decimal places.
+    if adjusted >= top and abs(result) > limit:
+        raise _fail("decimal_range", too_large)
+    if kind is str and "e" not in value and "E" not in value:
+        dot = value.find(".")
+        fine = dot < 0 or len(value) - dot - 1 <= places
+    else:
+        fine = result.as_tuple().exponent >= -places
+    if not fine and result.normalize(_EXACT).as_tuple().exponent < -places:
+        raise _fail("decimal_places", too_fine)
     return result
 
 
@@ -102,22 +145,17 @@ def _bounded(largest: str, places: int, sign: str | None = None) -> Callable[[ob
     decimals (trailing zeros do not count), and `sign` "positive" (> 0) or
     "non_negative" (>= 0) when given."""
     limit = Decimal(largest)
-    too_large = f"must be at most {largest} in absolute value"
-    too_fine = f"at most {places} decimal places"
+    # At most adjusted() integer digits (so below the limit, which is a power
+    # of ten) and `places` decimals: at most 30 digits, exact in 34.
+    assert limit == 10 ** limit.adjusted() and limit.adjusted() + places <= MAX_DIGITS
+    plain = re.compile(rf"[+-]?[0-9]{{1,{limit.adjusted()}}}(?:\.[0-9]{{0,{places}}})?")
+    bounds = (limit.adjusted(), limit, places, sign == "positive", sign == "non_negative",
+              f"must be at most {largest} in absolute value", f"at most {places} decimal places", plain)
+    return partial(_exact, bounds)
 
-    def validate(value: object) -> Decimal:
-        result = to_decimal(value)
-        if sign == "positive" and result <= 0:
-            raise _fail("not_positive", "must be > 0")
-        if sign == "non_negative" and result < 0:
-            raise _fail("negative", "must be >= 0")
-        if abs(result) > limit:
-            raise _fail("decimal_range", too_large)
-        if result.as_tuple().exponent < -places and result.normalize(_EXACT).as_tuple().exponent < -places:
-            raise _fail("decimal_places", too_fine)
-        return result
 
-    return validate
+to_decimal: Callable[[object], Decimal] = partial(_exact, None)
+to_decimal.__doc__ = "A JSON number (int, or Decimal from parse_float) or a decimal string, exactly."
 
 
 # The bounds of the table in the module docstring.
@@ -154,13 +192,31 @@ def utc_today() -> date:
 today: Callable[[], date] = utc_today
 
 
-def latest_date() -> date:
-    """One year after today (29 February: the 28th next year)."""
-    now = today()
+def _year_later(now: date) -> date:
     try:
         return now.replace(year=now.year + 1)
     except ValueError:
         return now.replace(year=now.year + 1, day=28)
+
+
+# The real clock's latest date, kept until the next UTC midnight: asking the
+# clock per date field cost more than the rest of a date's validation.
+_window: tuple[float, date] = (0.0, date.min)  # (valid until, epoch seconds; latest date)
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def latest_date() -> date:
+    """One year after today (29 February: the 28th next year)."""
+    global _window
+    if today is not utc_today:
+        return _year_later(today())
+    until, latest = _window
+    if time.time() < until:
+        return latest
+    now = utc_today()
+    latest = _year_later(now)
+    _window = ((now.toordinal() - _EPOCH + 1) * 86400.0, latest)
+    return latest
 
 
 def to_event_date(value: object) -> date:
@@ -168,9 +224,8 @@ def to_event_date(value: object) -> date:
     result = to_date(value)
     if result < EARLIEST_DATE:
         raise _fail("date_range", f"before {EARLIEST_DATE.isoformat()}")
-    latest = latest_date()
-    if result > latest:
-        raise _fail("date_range", f"after {latest.isoformat()} (one year after today)")
+    if result > latest_date():
+        raise _fail("date_range", f"after {latest_date().isoformat()} (one year after today)")
     return result
 
 
@@ -197,23 +252,37 @@ def to_version(value: object) -> int:
 _UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+def unstorable(value: str) -> str | None:
+    """Why `value` cannot be stored ("control character U+0009 not allowed"), or None."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    kind = "lone surrogate" if found.group() >= "\ud800" else "control character"
+    return f"{kind} U+{ord(found.group()):04X} not allowed"
+
+
 def no_control_characters(value: object) -> object:
-    """Refuse C0/C1 controls, DEL and lone surrogates (runs before pydantic's own str check)."""
+    """Refuse C0/C1 controls, DEL and lone surrogates."""
     if type(value) is str:
-        found = _UNSTORABLE.search(value)
-        if found is not None:
-            kind = "lone surrogate" if found.group() >= "\ud800" else "control character"
-            raise _fail("string_control", f"{kind} U+{ord(found.group()):04X} not allowed")
+        message = unstorable(value)
+        if message is not None:
+            raise _fail("string_control", message)
     return value
 
 
-_CLEAN = BeforeValidator(no_control_characters)
+# The string types refuse unstorable characters inside pydantic-core (Rust),
+# not with a Python validator per field: that call cost more than the rest of
+# a string's validation. A control character fails the pattern and a lone
+# surrogate fails pydantic's own str check (it cannot be UTF-8); the decoder
+# then words the fault with `unstorable` (schemas.decode._rejection).
+_C = r"[^\x00-\x1f\x7f-\x9f]"  # a storable character
+_V = r"[^\s\x00-\x1f\x7f-\x9f]"  # a storable, visible one
 # Identifiers: non-empty, no surrounding whitespace, no line breaks, so that
 # "P001 " can never silently become a second portfolio.
-Identifier = Annotated[str, Strict(), StringConstraints(pattern=r"^\S(?:.*\S)?$", max_length=200), _CLEAN]
+Identifier = Annotated[str, Strict(), StringConstraints(pattern=rf"^{_V}(?:{_C}*{_V})?$", max_length=200)]
 # Free text (names, classifications): any string with some visible content.
-Text = Annotated[str, Strict(), StringConstraints(pattern=r"\S", max_length=1000), _CLEAN]
-Currency = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$"), _CLEAN]
+Text = Annotated[str, Strict(), StringConstraints(pattern=rf"^{_C}*{_V}{_C}*$", max_length=1000)]
+Currency = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$")]
 # Explicit JSON serializers: with a PlainValidator pydantic otherwise wraps the
 # type's own serializer and warns/fails in JSON mode. Decimals are written as
 # strings (exact, and accepted back by the validators), dates as YYYY-MM-DD.
