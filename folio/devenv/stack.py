@@ -62,6 +62,9 @@ class Stack:
     durable_broker: bool = False
     ready_timeout: float = 120.0  # seconds for every child to answer (recovery of big tables takes longer)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Consumer-group session timeout (s). A group's first join on the dev broker
+    # waits half of it, and a dead worker's partitions move after it.
+    session_timeout: float = 10.0
     # Access control: on unless FOLIO_AUTH=off. The keys file is the data dir's
     # (folio.config); when it holds no key, start() creates an admin key and
     # keeps it in `admin_key` (and `created_admin_key`) for folio up to print.
@@ -190,7 +193,7 @@ class Stack:
             "FOLIO_DATA_DIR": str(self.data_dir),
             "FOLIO_APP_ID": self.app_id,
             "FOLIO_WORKER_URL": self.worker_url,
-            "FOLIO_SESSION_TIMEOUT": "10",
+            "FOLIO_SESSION_TIMEOUT": f"{self.session_timeout:g}",
             **({"FOLIO_API_KEYS_FILE": str(self.keys_file)} if self.auth else {"FOLIO_AUTH": "off"}),
             "FOLIO_WORKER_TOKEN": self.worker_token,
             **({STATUS_FILE_ENV: str(self.supervisor.status_file)} if self.supervisor.status_file else {}),
