@@ -13,7 +13,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger(__name__)
@@ -127,8 +129,22 @@ async def _database_error(request: Request, exc: sa_exc.DBAPIError) -> JSONRespo
     raise exc
 
 
+# FastAPI's answer when a body model's request body is not decodable (e.g. not UTF-8).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own errors as they were, except an undecodable body: that is
+    the caller's input, a 422 naming the body like every other bad input."""
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return JSONResponse({"detail": [{"loc": ["body"], "field": "body", "type": "json_invalid",
+                                         "msg": "the body is not UTF-8 JSON"}]}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
 
