@@ -9,8 +9,8 @@ would reach the consumers as a duplicate they silently ignore (or as an
 overwrite of the first), so the 202 would not tell the truth. Versions of one
 transaction may follow each other in one request, in increasing order (e.g.
 a booking and its cancellation): that is how the ledger applies them.
-The body is read up to the API's `max_body_bytes` (413 beyond it, whatever
-Content-Length says). Valid events are published as their normalized JSON (decimals as strings,
+The body's size is bounded before it gets here (api.body_limit: 413).
+Valid events are published as their normalized JSON (decimals as strings,
 dates as YYYY-MM-DD, unknown fields dropped) under `message_key`.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import Request
 
 from api.auth.principal import Principal
-from api.errors import Forbidden, IngestRejected, PayloadTooLarge
+from api.errors import Forbidden, IngestRejected
 from api.publisher import Message
 from schemas.decode import PORTFOLIO_KEYED_TOPICS, Event, Rejection, message_key, parse_json, validate_item
 
@@ -50,7 +50,7 @@ def _problem(item: int | None, field: str | None, reason: str, message: str) -> 
 
 async def read_items(request: Request) -> list[Any]:
     """The request's items (dependency): 422 unless a JSON array or {"items": [...]}."""
-    raw = await _read_body(request, request.app.state.resources.settings.max_body_bytes)
+    raw = await request.body()  # bounded by api.body_limit
     try:
         body = parse_json(raw)
     except ValueError as exc:
@@ -64,24 +64,6 @@ async def read_items(request: Request) -> list[Any]:
         raise IngestRejected([_problem(None, "items", "too_many_items",
                                        f"at most {MAX_ITEMS} items per request, got {len(body)}")])
     return body
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, or 413 as soon as it is known to be longer than `limit`
-    (from Content-Length, or while streaming: a chunked body has none)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit, f"Content-Length is {declared}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(limit, "the body is longer")
-    return bytes(body)
-
-
-def _too_large(limit: int, why: str) -> PayloadTooLarge:
-    return PayloadTooLarge(f"request body exceeds {limit} bytes (FOLIO_MAX_BODY_BYTES): {why}")
 
 
 def validate_items(topic: str, items: list[Any]) -> list[Event]:

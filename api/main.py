@@ -14,6 +14,7 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
 from api.resources import Resources
 from api.routes import api_router
+from api.body_limit import BodyLimit
 from api.security_headers import SecurityHeaders
 from api.settings import ApiSettings
 from api.stage_status import StageWatch
@@ -47,6 +48,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: every answer, errors included
     install_error_handlers(app)
     app.include_router(api_router)
