@@ -457,3 +457,25 @@ class IncomeOut(Paginated):
     portfolio_id: str
     base_currency: str
     items: list[IncomeRowOut]
+
+
+class RealizedGainOut(BaseModel):
+    transaction_id: str = Field(description="the closing trade")
+    security_id: str
+    lot_transaction_id: str | None = Field(description="the trade that opened the lot; null under AVCO (a pool)")
+    open_date: date | None = Field(description="the lot's open date; null under AVCO")
+    close_date: date
+    holding_days: int | None
+    quantity: Money = Field(description="units closed (positive, a covered short too)")
+    proceeds_local: Money = Field(description="the trade's net proceeds for these units; a short: the short sale's")
+    proceeds_base: Money
+    cost_local: Money = Field(description="the lot's cost for these units; a short: the covering trade's")
+    cost_base: Money
+    gain_local: Money = Field(description="proceeds − cost; per closing trade the gains sum to its realized P&L")
+    gain_base: Money
+
+
+class RealizedGainsOut(Paginated):
+    portfolio_id: str
+    base_currency: str
+    items: list[RealizedGainOut]

@@ -56,6 +56,7 @@ ENDPOINTS = {
     "GET position-history": ("GET", "/portfolios/P2/position-history", None),
     "GET /dead-letters": ("GET", "/dead-letters", None),
     "GET income": ("GET", "/portfolios/P2/income", None),
+    "GET realized-gains": ("GET", "/portfolios/P2/realized-gains", None),
     "GET /instruments": ("GET", "/instruments", None),
     "GET /audit": ("GET", "/audit", None),
     "POST portfolios": ("POST", "/ingest/portfolios",
