@@ -57,6 +57,7 @@ ENDPOINTS = {
     "GET /dead-letters": ("GET", "/dead-letters", None),
     "GET income": ("GET", "/portfolios/P2/income", None),
     "GET realized-gains": ("GET", "/portfolios/P2/realized-gains", None),
+    "GET contribution": ("GET", "/portfolios/P2/contribution", None),
     "GET /instruments": ("GET", "/instruments", None),
     "GET /audit": ("GET", "/audit", None),
     "POST portfolios": ("POST", "/ingest/portfolios",
