@@ -2,7 +2,7 @@
 // Every figure comes from the API (same origin, the session cookie); money and
 // quantities stay the API's decimal strings (decimal.js), returns and weights
 // are the API's floats. Missing prices and FX are shown as such, never as 0.
-import { add, compare, grouped, subtract } from "./decimal.js";
+import { add, compare, grouped, rounded, subtract } from "./decimal.js";
 import { barChart, lineChart } from "./chart.js";
 
 window.folioPageId = `${Date.now()}-${Math.random()}`; // a reload would change it (the browser test checks)
@@ -48,11 +48,14 @@ function el(name, attributes = {}, ...children) {
   return element;
 }
 
-// A money or quantity cell: the API's exact text, grouped; data-value keeps it as sent.
-function money(value, missing = "unknown") {
+// A money or quantity: the API's exact text, grouped, to `places` decimals when given
+// (the exact text is the tooltip); data-value keeps it as sent.
+const CENTS = 2;
+function money(value, missing = "unknown", places) {
   if (value === null || value === undefined) return el("span", { class: "missing", "data-value": "" }, missing);
-  const sign = compare(value, "0");
-  return el("span", { "data-value": value, class: sign < 0 ? "negative" : null }, grouped(value));
+  const shown = places === undefined ? value : rounded(value, places);
+  return el("span", { "data-value": value, title: shown === value ? null : grouped(value),
+                      class: compare(value, "0") < 0 ? "negative" : null }, grouped(shown));
 }
 
 function pct(value, missing = "unknown", digits = 2) {
@@ -100,8 +103,8 @@ async function renderList() {
       el("td", {}, el("a", { href: `#/portfolio/${id}` }, p.portfolio_id)),
       el("td", {}, p.name),
       el("td", {}, p.base_currency),
-      el("td", { class: "num", "data-field": "total_base" }, money(valuation.total_base, "incomplete: a price or FX rate is missing")),
-      el("td", { class: "num", "data-field": "day_gain" }, change ? money(change.gain) : el("span", { class: "muted" }, "—")),
+      el("td", { class: "num", "data-field": "total_base" }, money(valuation.total_base, "incomplete: a price or FX rate is missing", CENTS)),
+      el("td", { class: "num", "data-field": "day_gain" }, change ? money(change.gain, "unknown", CENTS) : el("span", { class: "muted" }, "—")),
       el("td", { class: "num", "data-field": "day_return" }, change ? pct(change.r) : el("span", { class: "muted" }, "—")),
       el("td", { class: "muted" }, change ? change.date : ""));
   }));
@@ -115,14 +118,14 @@ async function renderList() {
 // --- a portfolio's page ---------------------------------------------------------
 
 const POSITION_COLUMNS = [
-  // [header, field, kind]: kind "money" sorts as exact decimals, "float" as numbers, "text" as text.
+  // [header, field, kind, decimals shown]: kind "money" sorts as exact decimals, "float" as numbers.
   ["security", "security_id", "text"],
   ["quantity", "quantity", "money"],
-  ["avg cost", "avg_cost_local", "money"],
+  ["avg cost", "avg_cost_local", "money", 4],
   ["currency", "currency", "text"],
   ["price", "price", "money"],
-  ["market value (base)", "mv_base", "money"],
-  ["unrealized (base)", "unrealized_base", "money"],
+  ["market value (base)", "mv_base", "money", CENTS],
+  ["unrealized (base)", "unrealized_base", "money", CENTS],
   ["weight", "weight", "float"],
   ["status", "valuation_status", "text"],
 ];
@@ -134,7 +137,7 @@ function missingText(position) {
   return STATUS_TEXT[position.valuation_status] || position.valuation_status;
 }
 
-function positionCell(position, field, kind) {
+function positionCell(position, field, kind, places) {
   const value = position[field];
   if (field === "valuation_status") {
     return el("td", { "data-field": field, class: value === "ok" ? null : "missing" }, STATUS_TEXT[value] || value);
@@ -142,7 +145,7 @@ function positionCell(position, field, kind) {
   if (kind === "money") {
     // A figure that needs the price (or FX) it lacks says which is missing.
     const missing = ["price", "mv_base", "unrealized_base"].includes(field) ? missingText(position) : "—";
-    return el("td", { class: "num", "data-field": field }, money(value, missing));
+    return el("td", { class: "num", "data-field": field }, money(value, missing, places));
   }
   if (kind === "float") return el("td", { class: "num", "data-field": field }, pct(value, missingText(position)));
   return el("td", { "data-field": field }, value ?? "—");
@@ -174,7 +177,7 @@ function renderPositions() {
     },
   }, title)));
   const body = sortedPositions().map((p) => el("tr", { "data-security": p.security_id },
-    POSITION_COLUMNS.map(([, field, kind]) => positionCell(p, field, kind))));
+    POSITION_COLUMNS.map(([, field, kind, places]) => positionCell(p, field, kind, places))));
   document.getElementById("positions-table").replaceChildren(el("thead", {}, head), el("tbody", {}, body));
 }
 
@@ -187,10 +190,10 @@ function renderValuation(valuation) {
   const missing = "incomplete: a price or FX rate is missing";
   const items = TOTALS.map(([title, field]) => el("div", {},
     el("dt", {}, `${title} (${valuation.base_currency})`),
-    el("dd", { "data-field": field }, money(valuation[field], missing))));
+    el("dd", { "data-field": field }, money(valuation[field], missing, CENTS))));
   const note = valuation.complete ? null : el("p", { class: "missing" },
-    `Incomplete: known securities ${grouped(valuation.known_mv_base)}, known cash ${grouped(valuation.known_cash_base)}; ` +
-    "positions without a price or FX rate are left out of no total (the total is unknown).");
+    `Incomplete: a price or FX rate is missing, so the totals that need it are unknown (known so far: ` +
+    `securities ${grouped(rounded(valuation.known_mv_base, CENTS))}, cash ${grouped(rounded(valuation.known_cash_base, CENTS))}).`);
   document.getElementById("totals-body").replaceChildren(el("dl", { class: "totals" }, items), note || "");
 }
 
@@ -200,9 +203,10 @@ function renderCash(cash) {
                     el("th", { class: "num" }, "FX"), el("th", { class: "num" }, `in ${page.portfolio.base_currency}`))),
     el("tbody", {}, cash.balances.map((b) => el("tr", { "data-currency": b.currency },
       el("td", {}, b.currency),
-      el("td", { class: "num", "data-field": "amount" }, money(b.amount)),
+      el("td", { class: "num", "data-field": "amount" }, money(b.amount, "unknown", CENTS)),
       el("td", { class: "num" }, money(b.fx, b.currency === page.portfolio.base_currency ? "—" : "no FX")),
-      el("td", { class: "num", "data-field": "amount_base" }, money(b.amount_base, STATUS_TEXT[b.valuation_status] || "no FX"))))));
+      el("td", { class: "num", "data-field": "amount_base" },
+         money(b.amount_base, STATUS_TEXT[b.valuation_status] || "no FX", CENTS))))));
 }
 
 async function loadAllocation() {
@@ -273,7 +277,7 @@ async function loadTransactions() {
       el("td", {}, t.transaction_id), el("td", {}, t.trade_date ?? ""), el("td", {}, t.type ?? ""),
       el("td", {}, t.security_id ?? ""), el("td", { class: "num" }, t.quantity === null ? "" : money(t.quantity)),
       el("td", { class: "num" }, t.price === null ? "" : money(t.price)),
-      el("td", { class: "num" }, t.amount === null ? "" : money(t.amount)), el("td", {}, t.currency ?? ""),
+      el("td", { class: "num" }, t.amount === null ? "" : money(t.amount, "", CENTS)), el("td", {}, t.currency ?? ""),
       el("td", {}, String(t.version)), el("td", { "data-field": "status" }, t.status.toLowerCase())))));
 }
 
@@ -284,8 +288,8 @@ async function loadIncome() {
                                       `net (${income.base_currency})`].map((h, i) => el("th", { class: i >= 3 ? "num" : null }, h)))),
     el("tbody", {}, income.items.map((r) => el("tr", {},
       el("td", {}, String(r.year)), el("td", {}, r.security_id ?? "interest"), el("td", {}, r.currency),
-      ...[r.gross, r.fees, r.tax_withheld, r.net].map((v) => el("td", { class: "num" }, money(v))),
-      el("td", { class: "num" }, money(r.net_base, "no FX")))))) : el("p", { class: "muted" }, "No income."));
+      ...[r.gross, r.fees, r.tax_withheld, r.net].map((v) => el("td", { class: "num" }, money(v, "", CENTS))),
+      el("td", { class: "num" }, money(r.net_base, "no FX", CENTS)))))) : el("p", { class: "muted" }, "No income."));
 }
 
 // Realized gains: shown only where the API has the report (GET .../realized-gains).
@@ -341,9 +345,8 @@ async function renderPortfolio(id) {
       el("div", { class: "controls" }, "period ", select(PERIODS, page.period, (v) => { page.period = v; loadPerformance(); })),
       el("div", { id: "performance-body" })),
     card("transactions", "Recent transactions", el("table", { id: "transactions-table" })),
-    el("div", { class: "grid" },
-      card("income", "Income", el("div", { id: "income-body" })),
-      card("realized", "Realized gains", el("div", { id: "realized-body" }))));
+    card("income", "Income", el("div", { id: "income-body" })),
+    card("realized", "Realized gains", el("div", { id: "realized-body" })));
   await Promise.all([loadPositions(), loadLiveFigures(), loadAllocation(), loadPerformance(), loadTransactions(),
                      loadIncome(), loadRealized()]);
   startLive(id);

@@ -47,3 +47,15 @@ export function grouped(text) {
   const [, sign, whole, fraction] = match;
   return sign + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (fraction !== undefined ? "." + fraction : "");
 }
+
+// `text` to `places` decimals, half to even (as the API rounds), e.g. for a
+// 34-digit average cost; the digits kept are the API's own.
+export function rounded(text, places) {
+  const { units, scale } = parse(text);
+  if (scale <= places) return render(units * 10n ** BigInt(places - scale), places);
+  const divisor = 10n ** BigInt(scale - places);
+  let kept = units / divisor; // BigInt division truncates toward zero
+  const twice = 2n * (units % divisor < 0n ? -(units % divisor) : units % divisor);
+  if (twice > divisor || (twice === divisor && kept % 2n !== 0n)) kept += units < 0n ? -1n : 1n;
+  return render(kept, places);
+}
