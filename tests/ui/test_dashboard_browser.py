@@ -38,6 +38,7 @@ READ_TOTALS = """Object.fromEntries([...document.querySelectorAll('#totals-body 
   {value: dd.querySelector('[data-value]').dataset.value, text: dd.textContent}]))"""
 READ_LIST = """[...document.querySelectorAll('#portfolio-list tbody tr')].map(tr => [tr.dataset.portfolio,
   Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map(td => [td.dataset.field, td.textContent]))])"""
+ROW_ORDER = "[...document.querySelectorAll('#positions-table tbody tr')].map(tr => tr.dataset.security)"
 ALLOCATION_CHART = "document.getElementById('allocation-chart') ? document.getElementById('allocation-chart').outerHTML : ''"
 
 
@@ -147,6 +148,12 @@ async def test_a_person_signs_in_reads_a_portfolio_and_sees_a_new_trade_arrive_w
         assert await browser.evaluate("!!document.querySelector('#performance-chart path.line.portfolio')")
         assert "Not available" in await browser.evaluate("document.getElementById('realized-body').textContent")
         await browser.screenshot(shots / "dashboard-portfolio.png")
+
+        # Sortable: a header click orders by that column's exact decimals, a second click reverses.
+        by_value = sorted(held, key=lambda s: Decimal(held[s]["mv_base"]))
+        for want in (by_value, by_value[::-1]):
+            await browser.evaluate("document.querySelector('#positions-table th[data-sort=mv_base]').click()")
+            assert await browser.evaluate(ROW_ORDER) == want
 
         # A BUY published through the API reaches the open page: the table and the chart change.
         chart_before = await browser.evaluate(ALLOCATION_CHART)
