@@ -58,8 +58,10 @@ function money(value, missing = "unknown", places) {
                       class: compare(value, "0") < 0 ? "negative" : null }, grouped(shown));
 }
 
+// A float (return, weight) as a percentage; `missing` when the API has none (unknown, or
+// "n/a" for a figure that does not apply, e.g. an annualized TWR under a year).
 function pct(value, missing = "unknown", digits = 2) {
-  if (value === null || value === undefined) return el("span", { class: "missing" }, missing);
+  if (value === null || value === undefined) return el("span", { class: missing === "n/a" ? "muted" : "missing" }, missing);
   return el("span", { class: value < 0 ? "negative" : null, "data-value": String(value) },
             `${(value * 100).toFixed(digits)}%`);
 }
@@ -230,7 +232,7 @@ async function loadPerformance() {
         ["MWR annualized", performance.mwr_annualized], ["MWR over the period", performance.mwr_period],
         ["volatility", risk.volatility], ["max drawdown", risk.max_drawdown], ["VaR", risk.var], ["CVaR", risk.cvar],
         ["tracking error", risk.tracking_error]]
-      .map(([title, value]) => el("div", {}, el("dt", {}, title), el("dd", {}, pct(value, title.includes("annualized") ? "n/a" : "unknown")))),
+      .map(([title, value]) => el("div", {}, el("dt", {}, title), el("dd", {}, pct(value, title === "TWR annualized" ? "n/a" : "unknown")))),
     ...[["Sharpe", risk.sharpe], ["Sortino", risk.sortino], ["beta", risk.beta], ["alpha", risk.alpha],
         ["information ratio", risk.information_ratio]]
       .map(([title, value]) => el("div", {}, el("dt", {}, title), el("dd", {}, ratio(value)))));
@@ -403,6 +405,7 @@ function startLive(id) {
   stream.addEventListener("valuation", (event) => renderValuation(JSON.parse(event.data)));
   stream.addEventListener("cash", () => refreshSoon());
   stream.addEventListener("transaction", () => refreshSoon(true));
+  stream.addEventListener("reset", () => refreshSoon(true)); // events were missed: re-read everything
   stream.addEventListener("error", () => {
     // CLOSED: the API refused the stream (no such endpoint yet, or signed out): poll instead.
     // CONNECTING: the browser is reconnecting by itself.
