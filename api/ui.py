@@ -45,6 +45,17 @@ def _signed_in(request: Request, key: str) -> RedirectResponse:
     return answer
 
 
+def _cross_site(request: Request) -> bool:
+    """Sent from another site's page, as the browser says (`Sec-Fetch-Site`), or as its
+    `Origin` says. Under `Referrer-Policy: no-referrer` a browser's own form posts
+    `Origin: null`, which says nothing either way."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return bool(origin) and origin != "null" and urlsplit(origin).netloc != request.url.netloc
+
+
 @router.get(f"{UI_PATH}/")
 async def dashboard(request: Request) -> Response:
     token = request.query_params.get("token")
@@ -56,8 +67,7 @@ async def dashboard(request: Request) -> Response:
 @router.post(f"{UI_PATH}/session")
 async def sign_in(request: Request) -> Response:
     """The sign-in form: `key=...` as application/x-www-form-urlencoded."""
-    origin = request.headers.get("origin")
-    if origin and urlsplit(origin).netloc != request.url.netloc:
+    if _cross_site(request):
         # Another site's form must not sign this browser in under a key of its choosing.
         return _to_dashboard(SIGN_IN_FAILED)
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
