@@ -43,7 +43,7 @@ class Chromium:
         self._reader: asyncio.Task | None = None
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future] = {}
-        self.console: list[str] = []  # the page's console errors and exceptions, for failure messages
+        self.console: list[str] = []  # the page's errors: exceptions, console.error, CSP violations
 
     async def start(self, timeout: float = 60.0) -> Chromium:
         self.profile_dir.mkdir(parents=True, exist_ok=True)
@@ -70,6 +70,7 @@ class Chromium:
         self._socket = await self._http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0)
         self._reader = asyncio.create_task(self._read())
         await self.send("Runtime.enable")
+        await self.send("Log.enable")
         await self.send("Page.enable")
         await self.send("Emulation.setDeviceMetricsOverride", width=self.size[0], height=self.size[1],
                         deviceScaleFactor=1, mobile=False)
@@ -87,6 +88,12 @@ class Chromium:
                 self.console.append(json.dumps(data["params"]["exceptionDetails"])[:2000])
             elif data.get("method") == "Runtime.consoleAPICalled" and data["params"]["type"] == "error":
                 self.console.append(json.dumps(data["params"]["args"])[:2000])
+            elif data.get("method") == "Log.entryAdded":
+                entry = data["params"]["entry"]
+                # Content-Security-Policy violations and the like; a failed request (a 404 the page
+                # expects, e.g. an endpoint the API does not have) is the page's to handle.
+                if entry["level"] == "error" and entry["source"] != "network":
+                    self.console.append(json.dumps(entry)[:2000])
 
     async def send(self, method: str, **params: Any) -> dict:
         assert self._socket is not None
