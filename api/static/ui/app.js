@@ -133,7 +133,7 @@ const POSITION_COLUMNS = [
 ];
 
 const page = { id: null, portfolio: null, positions: new Map(), sort: ["security_id", 1], period: "YTD",
-               by: "asset_class", stream: null, poll: null, refresh: null, generation: 0 };
+               by: "asset_class", stream: null, polling: false, poll: null, refresh: null, generation: 0 };
 
 function missingText(position) {
   return STATUS_TEXT[position.valuation_status] || position.valuation_status;
@@ -355,9 +355,11 @@ async function renderPortfolio(id) {
 }
 
 // --- live updates ---------------------------------------------------------------
-// The position stream (SSE) when the API has it; otherwise the REST answers every
-// few seconds. Stream events carry positions and the valuation; what they do not
-// carry (cash in base, allocation, transactions, returns) is re-read shortly after.
+// The position stream (SSE) when the API has it: events carry positions and the
+// valuation; what they do not carry (cash in base, allocation, transactions,
+// returns) is re-read shortly after. Whenever the stream is not open (the API has
+// none, refuses it, or the connection is down while the browser retries), the
+// REST answers are re-read every few seconds instead.
 
 function setLive(text) {
   document.getElementById("live").textContent = text;
@@ -374,20 +376,29 @@ function refreshSoon(all = false) {
   }, 500);
 }
 
-function startPolling() {
-  setLive("live: polling every few seconds");
+function startPolling(why) {
+  setLive(why);
+  if (page.polling) return;
+  page.polling = true;
   const generation = page.generation;
   const tick = async () => {
-    if (generation !== page.generation) return;
+    if (generation !== page.generation || !page.polling) return;
     try {
       await Promise.all([loadPositions(), loadLiveFigures(), loadAllocation(), loadTransactions()]);
     } catch (error) {
       if (error instanceof SignedOut) return failed(error);
       setLive(`live: ${error.message}; retrying`);
     }
-    page.poll = setTimeout(tick, POLL_MS);
+    if (generation === page.generation && page.polling) page.poll = setTimeout(tick, POLL_MS);
   };
   page.poll = setTimeout(tick, POLL_MS);
+}
+
+function stopPolling() {
+  const was = page.polling;
+  page.polling = false;
+  clearTimeout(page.poll);
+  return was;
 }
 
 function startLive(id) {
@@ -395,7 +406,11 @@ function startLive(id) {
   const generation = page.generation;
   const stream = new EventSource(`/portfolios/${encodeURIComponent(id)}/stream`);
   page.stream = stream;
-  stream.addEventListener("open", () => setLive("live: streaming"));
+  stream.addEventListener("open", () => {
+    if (generation !== page.generation) return;
+    setLive("live: streaming");
+    if (stopPolling()) refreshSoon(true); // what changed while the stream was down
+  });
   stream.addEventListener("position", (event) => {
     const position = JSON.parse(event.data);
     page.positions.set(position.security_id, position);
@@ -407,14 +422,14 @@ function startLive(id) {
   stream.addEventListener("transaction", () => refreshSoon(true));
   stream.addEventListener("reset", () => refreshSoon(true)); // events were missed: re-read everything
   stream.addEventListener("error", () => {
-    // CLOSED: the API refused the stream (no such endpoint yet, or signed out): poll instead.
-    // CONNECTING: the browser is reconnecting by itself.
-    if (stream.readyState === EventSource.CLOSED && generation === page.generation) {
+    if (generation !== page.generation) return;
+    if (stream.readyState === EventSource.CLOSED) {
+      // Refused (no such endpoint yet, or signed out): the browser will not retry.
       stream.close();
       page.stream = null;
-      startPolling();
+      startPolling("live: polling every few seconds");
     } else {
-      setLive("live: reconnecting…");
+      startPolling("live: stream interrupted, polling until it is back");
     }
   });
 }
@@ -423,7 +438,7 @@ function stopLive() {
   page.generation += 1;
   if (page.stream) page.stream.close();
   page.stream = null;
-  clearTimeout(page.poll);
+  stopPolling();
   clearTimeout(page.refresh);
   setLive("");
 }
