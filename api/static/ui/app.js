@@ -356,8 +356,8 @@ async function renderPortfolio(id) {
 
 // --- live updates ---------------------------------------------------------------
 // The position stream (SSE) when the API has it: events carry positions and the
-// valuation; what they do not carry (cash in base, allocation, transactions,
-// returns) is re-read shortly after. Whenever the stream is not open (the API has
+// valuation, shown at once; what they do not carry (the other positions' weights,
+// cash in base, allocation, transactions, returns) is re-read shortly after. Whenever the stream is not open (the API has
 // none, refuses it, or the connection is down while the browser retries), the
 // REST answers are re-read every few seconds instead.
 
@@ -370,8 +370,9 @@ function refreshSoon(all = false) {
   const generation = page.generation;
   page.refresh = setTimeout(() => {
     if (generation !== page.generation) return;
-    const loads = [loadLiveFigures(), loadAllocation(), loadTransactions()];
-    if (all) loads.push(loadPositions(), loadPerformance(), loadIncome());
+    // Positions too: a trade moves every position's weight, but only its own security has an event.
+    const loads = [loadPositions(), loadLiveFigures(), loadAllocation(), loadTransactions()];
+    if (all) loads.push(loadPerformance(), loadIncome());
     Promise.all(loads).catch(failed);
   }, 500);
 }
