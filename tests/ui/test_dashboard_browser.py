@@ -39,6 +39,8 @@ READ_TOTALS = """Object.fromEntries([...document.querySelectorAll('#totals-body 
   {value: dd.querySelector('[data-value]').dataset.value, text: dd.textContent}]))"""
 READ_LIST = """[...document.querySelectorAll('#portfolio-list tbody tr')].map(tr => [tr.dataset.portfolio,
   Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map(td => [td.dataset.field, td.textContent]))])"""
+READ_REALIZED = """document.getElementById('realized-table') &&
+  [...document.querySelectorAll('#realized-table tbody tr')].map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent))"""
 SIGN_IN_FORM = "!!document.querySelector('main form[action=\"/ui/session\"]')"
 ROW_ORDER = "[...document.querySelectorAll('#positions-table tbody tr')].map(tr => tr.dataset.security)"
 ALLOCATION_CHART = "document.getElementById('allocation-chart') ? document.getElementById('allocation-chart').outerHTML : ''"
@@ -157,7 +159,13 @@ async def test_a_person_signs_in_reads_a_portfolio_and_sees_a_new_trade_arrive_w
                                what="the portfolio page loaded")
         held = await assert_page_shows_the_apis_figures(browser, client)
         assert await browser.evaluate("!!document.querySelector('#performance-chart path.line.portfolio')")
-        assert "Not available" in await browser.evaluate("document.getElementById('realized-body').textContent")
+        # Realized gains: the latest closed lots, as the API lists them (newest first), gains to the cent.
+        report = await get(client, f"/portfolios/{PORTFOLIO}/realized-gains", limit=1000)
+        rows = await browser.wait_for(READ_REALIZED, what="the realized gains table")
+        latest = report["items"][::-1][:len(rows)]
+        assert rows and [r[:3] for r in rows] == [[i["close_date"], i["security_id"], i["transaction_id"]]
+                                                 for i in latest]
+        assert [r[-1] for r in rows] == [shown(i["gain_base"], 2) for i in latest]
         await browser.screenshot(shots / "dashboard-portfolio.png")
 
         # Sortable: a header click orders by that column's exact decimals, a second click reverses.

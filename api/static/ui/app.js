@@ -294,23 +294,29 @@ async function loadIncome() {
       el("td", { class: "num" }, money(r.net_base, "no FX", CENTS)))))) : el("p", { class: "muted" }, "No income."));
 }
 
-// Realized gains: shown only where the API has the report (GET .../realized-gains).
+// Realized gains per closed lot (GET .../realized-gains): the latest closings first.
 async function loadRealized() {
   const body = document.getElementById("realized-body");
   let report;
   try {
-    report = await api(`/portfolios/${encodeURIComponent(page.id)}/realized-gains`);
+    report = await api(`/portfolios/${encodeURIComponent(page.id)}/realized-gains?limit=1000`);
   } catch (error) {
     if (error instanceof SignedOut) throw error;
     body.replaceChildren(el("p", { class: "muted", id: "realized-unavailable" }, "Not available."));
     return;
   }
-  const items = report.items || [];
-  const columns = items.length ? Object.keys(items[0]) : [];
-  body.replaceChildren(items.length ? el("table", {},
-    el("thead", {}, el("tr", {}, columns.map((c) => el("th", {}, c)))),
-    el("tbody", {}, items.map((item) => el("tr", {}, columns.map((c) => el("td", {},
-      typeof item[c] === "string" && /^-?\d+(\.\d+)?$/.test(item[c]) ? money(item[c]) : String(item[c] ?? "")))))))
+  const items = [...report.items].reverse().slice(0, 20);
+  const base = report.base_currency;
+  body.replaceChildren(items.length ? el("table", { id: "realized-table" },
+    el("thead", {}, el("tr", {}, ...["closed", "security", "closing trade", "lot", "opened", "days", "quantity",
+                                      `proceeds (${base})`, `cost (${base})`, `gain (${base})`]
+      .map((h, i) => el("th", { class: i >= 5 ? "num" : null }, h)))),
+    el("tbody", {}, items.map((r) => el("tr", { "data-closing": r.transaction_id },
+      el("td", {}, r.close_date), el("td", {}, r.security_id), el("td", {}, r.transaction_id),
+      el("td", {}, r.lot_transaction_id ?? "pool (AVCO)"), el("td", {}, r.open_date ?? ""),
+      el("td", { class: "num" }, r.holding_days === null ? "" : String(r.holding_days)),
+      el("td", { class: "num" }, money(r.quantity)),
+      ...[r.proceeds_base, r.cost_base, r.gain_base].map((v) => el("td", { class: "num" }, money(v, "", CENTS)))))))
     : el("p", { class: "muted" }, "No realized gains."));
 }
 
