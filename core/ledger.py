@@ -2,13 +2,15 @@
 
 Within a (portfolio, security) the effective order is (trade_date, arrival),
 where arrival is the source offset of the version in effect. An event that
-lands at the end of that order is booked incrementally; anything else (a
-back-dated trade, an amendment, a cancellation, a new cost method) replays
-that one key from its entries, so the result never depends on arrival order.
+lands at the end of that order is booked incrementally on the position's
+head, and writes its entry and its day's end state: its cost does not depend
+on the position's past. Anything else (a back-dated trade, an amendment, a
+cancellation) replays that one key from the end state of the day before its
+date, over the entries from that date on; a new cost method replays every key
+from its start. So the result never depends on arrival order.
 """
 from __future__ import annotations
 
-from bisect import insort
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -16,10 +18,9 @@ from typing import Any
 
 from core.booking import book
 from core.cash import cash_effect
-from core.lots import Lot, totals
+from core.lots import Lot
 from core.numbers import ONE, ZERO
-from core.records import CashState, PortfolioState, PositionState, TxRecord
-from core.stored import DayRow, day_row
+from core.records import CashState, DayState, PortfolioState, PositionState, TxRecord
 from core.store import LedgerStore
 from core.transaction import LISTING_TYPES, TxFields
 
@@ -102,8 +103,8 @@ def define_portfolio(store: LedgerStore, definition: dict[str, Any], arrival: in
     if method_changed:
         for security_id in updated.securities:
             position = store.get_position(pid, security_id)
-            if position is not None and position.entries:
-                _rebuild(store, updated, position, {}, position.entries[0][0], arrival)
+            if position is not None and position.last_entry is not None:
+                _rebuild(store, updated, position, {}, None, arrival)
     return Applied()
 
 
@@ -132,11 +133,11 @@ def _move_lots(store: LedgerStore, portfolio: PortfolioState, was: TxRecord | No
 
     if old_key is not None:
         position = store.get_position(pid, old_key)
-        entry = next(e for e in position.entries if e[2] == txid)
-        position.entries.remove(entry)
-        since = entry[0]
+        old_entry = [was.fields.trade_date, was.arrival, txid]
+        store.delete_entry(pid, old_key, old_entry)
+        since = old_entry[0]
         if old_key == new_key:
-            insort(position.entries, [new.trade_date, record.arrival, txid])
+            store.put_entry(pid, old_key, [new.trade_date, record.arrival, txid], arrival)
             since = min(since, new.trade_date)
         _rebuild(store, portfolio, position, {txid: record}, since, arrival)
     if new_key is not None and new_key != old_key:
@@ -147,25 +148,15 @@ def _move_lots(store: LedgerStore, portfolio: PortfolioState, was: TxRecord | No
             portfolio.seq += 1
             store.put_portfolio(portfolio)
         entry = [new.trade_date, record.arrival, txid]
-        if not position.entries or entry > position.entries[-1]:
-            position.entries.append(entry)
-            _book_last(store, portfolio, position, record, arrival)
+        store.put_entry(pid, new_key, entry, arrival)
+        if position.last_entry is None or entry > position.last_entry:
+            _book_last(store, portfolio, position, record, entry, arrival)
         else:
-            insort(position.entries, entry)
             _rebuild(store, portfolio, position, {txid: record}, new.trade_date, arrival)
 
 
-def _snapshot(history: list[DayRow], day: str, held: tuple[Decimal, Decimal, Decimal],
-              realized_local: Decimal, realized_base: Decimal) -> None:
-    snap = day_row(day, *held, realized_local, realized_base)
-    if history and history[-1][0] == day:
-        history[-1] = snap
-    else:
-        history.append(snap)
-
-
 def _book_last(store: LedgerStore, portfolio: PortfolioState, position: PositionState,
-               record: TxRecord, arrival: int) -> None:
+               record: TxRecord, entry: list, arrival: int) -> None:
     """Book a transaction that lands at the end of the effective order."""
     tx = record.fields
     booked = book(position.lots, tx, record.arrival, record.fx, portfolio.cost_method)
@@ -177,23 +168,33 @@ def _book_last(store: LedgerStore, portfolio: PortfolioState, position: Position
     position.listed = position.listed or tx.type in LISTING_TYPES
     if tx.currency:
         position.currency = tx.currency
-    _snapshot(position.history, tx.trade_date, (position.quantity, position.cost_local, position.cost_base),
-              position.realized_local, position.realized_base)
+    position.last_entry = entry
     position.history_from = tx.trade_date
     position.seq += 1
     position.applied = arrival
+    store.put_day(DayState.of(position, tx.trade_date))
     store.put_position(position)
 
 
 def _rebuild(store: LedgerStore, portfolio: PortfolioState, position: PositionState,
-             pending: dict[str, TxRecord], since: str, arrival: int) -> None:
-    """Replay one key's effective transactions from the start of its order."""
-    lots: list[Lot] = []
-    realized_local = realized_base = ZERO
-    history: list[DayRow] = []
-    listed = False
-    pid = portfolio.portfolio_id
-    for day, _, txid in position.entries:
+             pending: dict[str, TxRecord], since: str | None, arrival: int) -> None:
+    """Replay one key's effective transactions from `since` (its start if None): from the
+    end state of the day before, over the entries from `since` on, rewriting the days."""
+    pid, sid = position.portfolio_id, position.security_id
+    changed_from = since
+    start = None if since is None else store.day_before(pid, sid, since)
+    if start is not None and start.lots is None:  # a day from the old layout: no lots to start from
+        start, since = None, None
+    lots: list[Lot] = [] if start is None else start.lots
+    realized_local, realized_base = (ZERO, ZERO) if start is None else (start.realized_local, start.realized_base)
+    listed = False if start is None else start.listed
+    if start is not None and start.currency:
+        position.currency = start.currency
+    entries = store.entries_from(pid, sid, since)
+    stale = set(store.days_from(pid, sid, since))
+    position.seq += 1
+    position.applied = arrival
+    for n, (day, _, txid) in enumerate(entries):
         record = pending.get(txid) or store.get_tx(pid, txid)
         tx = record.fields
         booked = book(lots, tx, record.arrival, record.fx, portfolio.cost_method)
@@ -211,12 +212,16 @@ def _rebuild(store: LedgerStore, portfolio: PortfolioState, position: PositionSt
                 record.seq += 1
                 record.applied = arrival
                 store.put_tx(record)
-        _snapshot(history, day, totals(lots), realized_local, realized_base)
+        if n + 1 == len(entries) or entries[n + 1][0] != day:  # the day's last entry: its end state
+            position.set_lots(lots)
+            position.realized_local, position.realized_base, position.listed = realized_local, realized_base, listed
+            store.put_day(DayState.of(position, day))
+            stale.discard(day)
+    for day in stale:
+        store.delete_day(pid, sid, day)
     position.set_lots(lots)
     position.realized_local, position.realized_base = realized_local, realized_base
     position.listed = listed
-    position.history = history
-    position.history_from = since
-    position.seq += 1
-    position.applied = arrival
+    position.last_entry = entries[-1] if entries else store.last_entry(pid, sid)
+    position.history_from = changed_from if changed_from is not None else (entries[0][0] if entries else None)
     store.put_position(position)

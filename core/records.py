@@ -53,23 +53,29 @@ class TxRecord:
         return TxVersion(self.fields, self.arrival, self.seq)
 
 
+# A lot-acting transaction's place in its position's effective order:
+# [trade_date, arrival, transaction_id] (lists compare in that order).
+Entry = list
+
+
 @dataclass(slots=True)
 class PositionState:
+    """A position's head: what an in-order transaction reads and writes, whatever its past.
+
+    Its effective order (entries) and its end-of-day states (days) are kept
+    per key by the store, so that a back-dated change replays only the suffix
+    from its date."""
+
     portfolio_id: str
     security_id: str
     currency: str | None = None
-    # [trade_date, arrival, transaction_id] of the effective lot-acting
-    # transactions, in effective order (lists, as stored: no copy per load).
-    entries: list[list] = field(default_factory=list)
     lots: list[Lot] = field(default_factory=list)
     realized_local: Decimal = ZERO
     realized_base: Decimal = ZERO
     listed: bool = False
-    # The position at the end of each day on which it changed, in stored text
-    # form (core.stored.day_row): only ever appended to, replaced whole, or
-    # handed to the sink, so it is never decoded.
-    history: list[list[str]] = field(default_factory=list)
-    # The earliest date whose history the last change rewrote.
+    # The last entry of the effective order: a later one is booked on top of the lots.
+    last_entry: Entry | None = None
+    # The earliest date whose end-of-day state the last change rewrote.
     history_from: str | None = None
     seq: int = 0
     applied: int = -1
@@ -85,6 +91,35 @@ class PositionState:
     def set_lots(self, lots: list[Lot]) -> None:
         self.lots = lots
         self.quantity, self.cost_local, self.cost_base = totals(lots)
+
+
+@dataclass(slots=True)
+class DayState:
+    """A position at the end of a day on which it changed: its history row, and
+    where a replay of the days after it starts from.
+
+    `lots` is None for a day carried over from the state layout before days
+    had their own table: a replay reaching back to it starts from the beginning."""
+
+    portfolio_id: str
+    security_id: str
+    day: str
+    lots: list[Lot] | None
+    quantity: Decimal
+    cost_local: Decimal
+    cost_base: Decimal
+    realized_local: Decimal
+    realized_base: Decimal
+    listed: bool
+    currency: str | None
+    seq: int  # the position's seq that wrote it
+    applied: int
+
+    @classmethod
+    def of(cls, position: PositionState, day: str) -> DayState:
+        return cls(position.portfolio_id, position.security_id, day, position.lots, position.quantity,
+                   position.cost_local, position.cost_base, position.realized_local, position.realized_base,
+                   position.listed, position.currency, position.seq, position.applied)
 
 
 @dataclass(slots=True)

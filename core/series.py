@@ -34,7 +34,7 @@ from decimal import Decimal
 
 from core.market import Quotes, price_cursor
 from core.numbers import ZERO, mul
-from core.records import PositionState, TxRecord
+from core.records import DayState, PositionState, TxRecord
 
 IN = "in"
 OUT = "out"
@@ -69,10 +69,9 @@ class Holding:
     history: list[tuple[str, Decimal]]
 
     @classmethod
-    def from_state(cls, state: PositionState, currency: str | None = None) -> Holding:
-        """From the ledger's day rows ([date, quantity, …] as text)."""
-        return cls(state.security_id, currency or state.currency,
-                   [(row[0], Decimal(row[1])) for row in state.history])
+    def from_days(cls, state: PositionState, days: list[DayState], currency: str | None = None) -> Holding:
+        """From the ledger's end-of-day states of the position, ascending."""
+        return cls(state.security_id, currency or state.currency, [(d.day, d.quantity) for d in days])
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import orjson
 from core.lots import Lot
 from core.numbers import ZERO, text
 from core.realized import ClosedLot
-from core.records import CashState, PortfolioState, PositionState, TxRecord, TxVersion
+from core.records import CashState, DayState, Entry, PortfolioState, PositionState, TxRecord, TxVersion
 from core.transaction import TxFields
 
 SEP = "\x1f"  # unit separator: cannot appear in ids that come from JSON text keys
@@ -117,25 +117,62 @@ def lot_from_stored(row: list) -> Lot:
     return Lot(transaction_id, open_date, arrival, Decimal(quantity), Decimal(cost_local), Decimal(cost_base))
 
 
-def position_to_stored(p: PositionState) -> Stored:
+class LotTexts:
+    """The stored form of lots already known in this batch, so a lot that did not change (most
+    of a position's) or a lot list stored twice (a position and its day) is not encoded again.
+
+    Keyed by object identity, and keeping the object: an id is never mistaken for another's."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[object, list]] = {}
+
+    def decoded(self, rows: list) -> list[Lot]:
+        lots = [lot_from_stored(row) for row in rows]
+        for lot, row in zip(lots, rows):
+            self._known[id(lot)] = (lot, row)
+        self._known[id(lots)] = (lots, rows)
+        return lots
+
+    def encoded(self, lots: list[Lot]) -> list:
+        known = self._known.get(id(lots))
+        if known is not None and known[0] is lots:
+            return known[1]
+        rows = []
+        for lot in lots:
+            seen = self._known.get(id(lot))
+            rows.append(seen[1] if seen is not None and seen[0] is lot else lot_to_stored(lot))
+        self._known[id(lots)] = (lots, rows)
+        return rows
+
+
+
+def _lots_to_stored(lots: list[Lot], texts: LotTexts | None) -> list:
+    return texts.encoded(lots) if texts is not None else [lot_to_stored(lot) for lot in lots]
+
+
+def _lots_from_stored(rows: list, texts: LotTexts | None) -> list[Lot]:
+    return texts.decoded(rows) if texts is not None else [lot_from_stored(row) for row in rows]
+
+
+def position_to_stored(p: PositionState, texts: LotTexts | None = None) -> Stored:
     return {
         "portfolio_id": p.portfolio_id, "security_id": p.security_id, "currency": p.currency,
-        "entries": p.entries, "lots": [lot_to_stored(lot) for lot in p.lots],
+        "lots": _lots_to_stored(p.lots, texts),
         "quantity": text(p.quantity), "cost_local": text(p.cost_local), "cost_base": text(p.cost_base),
         "realized_local": text(p.realized_local), "realized_base": text(p.realized_base),
-        "listed": p.listed, "history": p.history, "history_from": p.history_from,
+        "listed": p.listed, "last_entry": p.last_entry, "history_from": p.history_from,
         "seq": p.seq, "applied": p.applied,
     }
 
 
-def position_from_stored(d: Stored) -> PositionState:
-    """A position; `entries` and `history` may be absent (the worker's live answer leaves them out)."""
-    lots = [lot_from_stored(row) for row in d["lots"]]
+def position_from_stored(d: Stored, texts: LotTexts | None = None) -> PositionState:
+    lots = _lots_from_stored(d["lots"], texts)
+    legacy_entries = d.get("entries")
     state = PositionState(
         portfolio_id=d["portfolio_id"], security_id=d["security_id"], currency=d["currency"],
-        entries=d.get("entries", []), realized_local=Decimal(d["realized_local"]),
-        realized_base=Decimal(d["realized_base"]), listed=d["listed"], history=d.get("history", []),
-        history_from=d.get("history_from"), seq=d["seq"], applied=d["applied"],
+        realized_local=Decimal(d["realized_local"]), realized_base=Decimal(d["realized_base"]),
+        listed=d["listed"], history_from=d.get("history_from"), seq=d["seq"], applied=d["applied"],
+        last_entry=d["last_entry"] if "last_entry" in d else (legacy_entries[-1] if legacy_entries else None),
     )
     if "quantity" in d:  # lots given after construction: the stored totals are taken, not re-summed
         state.lots = lots
@@ -146,20 +183,67 @@ def position_from_stored(d: Stored) -> PositionState:
     return state
 
 
-# A position at the end of a day on which it changed: [date, quantity, cost_local, cost_base,
-# realized_local, realized_base], kept as text by the ledger (PositionState.history).
-DayRow = list[str]
+def legacy_layout(d: Stored) -> tuple[list[Entry], list[DayState]] | None:
+    """A position stored before entries and days had tables of their own kept them inline
+    ("entries", and "history" rows [date, quantity, cost_local, cost_base, realized_local,
+    realized_base]): those, for the store to move into their tables; None for today's layout.
+    Such days carry no lots: a replay that would start from one starts from the beginning."""
+    if "entries" not in d:
+        return None
+    pid, sid = d["portfolio_id"], d["security_id"]
+    days = [DayState(pid, sid, row[0], None, *(Decimal(v) for v in row[1:]), d["listed"], d["currency"],
+                     d["seq"], d["applied"]) for row in d.get("history", ())]
+    return [list(e) for e in d["entries"]], days
 
 
-def day_row(day: str, quantity: Decimal, cost_local: Decimal, cost_base: Decimal,
-            realized_local: Decimal, realized_base: Decimal) -> DayRow:
-    return [day, text(quantity), text(cost_local), text(cost_base), text(realized_local), text(realized_base)]
+# -- entries and days: one record per key, in order ------------------------------------------
+# An entry's key orders a position's entries as the effective order does (trade date, then
+# arrival as 20 digits); a day's key orders its days. `position_range` bounds a position's keys.
+
+def entry_key(portfolio_id: str, security_id: str, entry: Entry) -> str:
+    day, arrival, transaction_id = entry
+    return compound_key(portfolio_id, security_id, day, f"{arrival:020d}", transaction_id)
 
 
-def day_from_stored(row: DayRow) -> tuple[str, Decimal, Decimal, Decimal, Decimal, Decimal]:
-    day, quantity, cost_local, cost_base, realized_local, realized_base = row
-    return (day, Decimal(quantity), Decimal(cost_local), Decimal(cost_base), Decimal(realized_local),
-            Decimal(realized_base))
+def entry_from_key(key: str) -> Entry:
+    _, _, day, arrival, transaction_id = key.split(SEP, 4)
+    return [day, int(arrival), transaction_id]
+
+
+def entry_to_stored(applied: int) -> Stored:
+    return {"applied": applied}
+
+
+def day_key(portfolio_id: str, security_id: str, day: str) -> str:
+    return compound_key(portfolio_id, security_id, day)
+
+
+def day_from_key(key: str) -> str:
+    return key.split(SEP, 2)[2]
+
+
+def position_range(portfolio_id: str, security_id: str, since: str | None = None) -> tuple[str, str]:
+    """[low, high) of the keys of a position's entries or days dated on or after `since`."""
+    prefix = compound_key(portfolio_id, security_id, "")
+    return prefix + (since or ""), prefix[:-1] + chr(ord(SEP) + 1)
+
+
+def day_to_stored(d: DayState, texts: LotTexts | None = None) -> Stored:
+    return {
+        "portfolio_id": d.portfolio_id, "security_id": d.security_id, "day": d.day,
+        "lots": None if d.lots is None else _lots_to_stored(d.lots, texts),
+        "quantity": text(d.quantity), "cost_local": text(d.cost_local), "cost_base": text(d.cost_base),
+        "realized_local": text(d.realized_local), "realized_base": text(d.realized_base),
+        "listed": d.listed, "currency": d.currency, "seq": d.seq, "applied": d.applied,
+    }
+
+
+def day_from_stored(d: Stored, texts: LotTexts | None = None) -> DayState:
+    return DayState(
+        d["portfolio_id"], d["security_id"], d["day"],
+        None if d["lots"] is None else _lots_from_stored(d["lots"], texts),
+        Decimal(d["quantity"]), Decimal(d["cost_local"]), Decimal(d["cost_base"]), Decimal(d["realized_local"]),
+        Decimal(d["realized_base"]), d["listed"], d["currency"], d["seq"], d["applied"])
 
 
 # -- cash and portfolios ---------------------------------------------------------------------
@@ -184,14 +268,16 @@ def portfolio_from_stored(d: Stored) -> PortfolioState:
 
 # -- bytes -----------------------------------------------------------------------------------
 
-Record = PortfolioState | TxRecord | PositionState | CashState
+Record = PortfolioState | TxRecord | PositionState | CashState | DayState
 
 _TO_STORED = {PortfolioState: portfolio_to_stored, TxRecord: tx_to_stored,
-              PositionState: position_to_stored, CashState: cash_to_stored}
+              PositionState: position_to_stored, CashState: cash_to_stored, DayState: day_to_stored}
 
-# The positions worker's four tables and what each holds.
+# The positions worker's tables and what each holds (an entry's value is only its
+# `applied` offset: the entry itself is its key).
 FROM_STORED = {"books": portfolio_from_stored, "ledger": tx_from_stored,
-               "positions": position_from_stored, "cash": cash_from_stored}
+               "positions": position_from_stored, "cash": cash_from_stored,
+               "entries": dict, "days": day_from_stored}
 TABLES = tuple(FROM_STORED)
 
 
@@ -199,8 +285,13 @@ def to_stored(record: Record) -> Stored:
     return _TO_STORED[type(record)](record)
 
 
-def encode(record: Record) -> bytes:
-    return orjson.dumps(_TO_STORED[type(record)](record))
+def encode(record: Record | Stored, texts: LotTexts | None = None) -> bytes:
+    kind = type(record)
+    if kind is dict:
+        return orjson.dumps(record)
+    if kind is PositionState or kind is DayState:
+        return orjson.dumps(_TO_STORED[kind](record, texts))
+    return orjson.dumps(_TO_STORED[kind](record))
 
 
 def decode(table: str, raw: bytes | str) -> Record:

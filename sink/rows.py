@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from core.numbers import text
-from core.records import CashState, PortfolioState, PositionState, TxRecord, TxVersion
-from core.stored import day_from_stored
+from core.records import CashState, DayState, PortfolioState, PositionState, TxRecord, TxVersion
+from core.stored import SEP, day_from_key
 from schemas.events import DeadLetter
 
 
@@ -74,7 +74,7 @@ def cash_row(state: CashState) -> tuple:
 
 @dataclass
 class PositionChange:
-    """The latest state of one position in a batch, and how much history it rewrote."""
+    """The latest state of one position in a batch, and from which date its history changed."""
 
     state: PositionState
     first_seq: int
@@ -101,10 +101,6 @@ class PositionChange:
         return [(s.portfolio_id, s.security_id, lot.transaction_id, _date(lot.open_date), lot.arrival,
                  lot.quantity, lot.cost_local, lot.cost_base) for lot in s.lots]
 
-    def history_rows(self, since: str | None) -> list[tuple]:
-        s = self.state
-        rows = (day_from_stored(row) for row in s.history if since is None or row[0] >= since)
-        return [(s.portfolio_id, s.security_id, _date(day), *figures) for day, *figures in rows]
 
 
 @dataclass
@@ -113,6 +109,8 @@ class Batch:
     transactions: dict[tuple[str, str], tuple] = field(default_factory=dict)
     cash: dict[tuple[str, str], tuple] = field(default_factory=dict)
     positions: dict[tuple[str, str], PositionChange] = field(default_factory=dict)
+    # position_history rows by (portfolio, security, date); None: the day's state was deleted.
+    history: dict[tuple[str, str, date], tuple | None] = field(default_factory=dict)
     instruments: dict[str, tuple] = field(default_factory=dict)
     prices: dict[tuple, tuple] = field(default_factory=dict)
     fx_rates: dict[tuple, tuple] = field(default_factory=dict)
@@ -132,6 +130,17 @@ class Batch:
             self.positions[key] = PositionChange(state, state.seq, state.history_from)
         elif state.seq > change.state.seq:
             change.merge(state)
+
+    def add_day(self, state: DayState) -> None:
+        day = _date(state.day)
+        self.history[(state.portfolio_id, state.security_id, day)] = (
+            state.portfolio_id, state.security_id, day, state.quantity, state.cost_local, state.cost_base,
+            state.realized_local, state.realized_base)
+
+    def delete_day(self, key: str) -> None:
+        """A day's tombstone on the `days` changelog (its key: portfolio, security, date)."""
+        portfolio_id, security_id, _ = key.split(SEP, 2)
+        self.history[(portfolio_id, security_id, _date(day_from_key(key)))] = None
 
     def add_transaction(self, record: TxRecord) -> None:
         """The ledger record, its version and those it superseded (a batch of the

@@ -50,7 +50,7 @@ RELAY_MAX = 10_000
 
 def changelog_topics(app_id: str) -> dict[str, str]:
     prefix = positions_app_id(app_id)
-    return {f"{prefix}-{table}-changelog": table for table in ("books", "ledger", "positions", "cash")}
+    return {f"{prefix}-{table}-changelog": table for table in ("books", "ledger", "positions", "cash", "days")}
 
 
 def build_batch(records: Iterable[ConsumerRecord], changelogs: dict[str, str],
@@ -71,9 +71,13 @@ def _add(batch: Batch, r: ConsumerRecord, changelogs: dict[str, str]) -> None:
     table = changelogs.get(r.topic)
     if table is not None:
         if r.value is None:
+            if table == "days":
+                batch.delete_day(r.key.decode())
             return
         state = decode(table, r.value)
-        if table == "positions":
+        if table == "days":
+            batch.add_day(state)
+        elif table == "positions":
             batch.add_position(state)
         elif table == "ledger":
             batch.add_transaction(state)

@@ -147,6 +147,8 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
             await conn.executemany(UPSERT_CASH, list(batch.cash.values()))
         if batch.positions:
             position_marks = await _write_positions(conn, batch)
+        if batch.history:
+            await _write_history(conn, batch)
         changed_instruments = await _upsert_columns(conn, UPSERT_INSTRUMENTS, batch.instruments.values())
         changed_prices = await _upsert_columns(conn, UPSERT_PRICES, batch.prices.values())
         changed_fx = await _upsert_columns(conn, UPSERT_FX_RATES, batch.fx_rates.values())
@@ -208,6 +210,32 @@ async def _upsert_columns(conn: asyncpg.Connection, statement: str, rows) -> lis
     return [tuple(r) for r in await conn.fetch(statement, *columns)]
 
 
+UPSERT_HISTORY = """
+INSERT INTO position_history (portfolio_id, security_id, date, quantity, cost_local, cost_base,
+                              realized_local, realized_base)
+SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::numeric[], $6::numeric[],
+                     $7::numeric[], $8::numeric[])
+ON CONFLICT (portfolio_id, security_id, date) DO UPDATE SET
+  quantity = EXCLUDED.quantity, cost_local = EXCLUDED.cost_local, cost_base = EXCLUDED.cost_base,
+  realized_local = EXCLUDED.realized_local, realized_base = EXCLUDED.realized_base
+"""
+DELETE_HISTORY = """
+DELETE FROM position_history h USING unnest($1::text[], $2::text[], $3::date[]) AS k(p, s, d)
+WHERE h.portfolio_id = k.p AND h.security_id = k.s AND h.date = k.d
+"""
+
+
+async def _write_history(conn: asyncpg.Connection, batch: Batch) -> None:
+    """Each changed day's row, as the `days` changelog last had it (in changelog order:
+    a replayed batch converges on the same rows)."""
+    kept = [row for row in batch.history.values() if row is not None]
+    gone = [key for key, row in batch.history.items() if row is None]
+    if kept:
+        await conn.execute(UPSERT_HISTORY, *(list(column) for column in zip(*kept)))
+    if gone:
+        await conn.execute(DELETE_HISTORY, *(list(column) for column in zip(*gone)))
+
+
 async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:
     keys = list(batch.positions)
     stored = {(r["portfolio_id"], r["security_id"]): r["seq"] for r in await conn.fetch(
@@ -215,28 +243,6 @@ async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> list[Mark]
     changes = [c for c in batch.positions.values() if stored.get(c.key, 0) < c.state.seq]
     if not changes:
         return []
-    # History: when the database holds the state just before this batch's first
-    # record, only the dates from `history_from` on changed; otherwise (a gap,
-    # e.g. compacted changelog) the key's whole history is replaced.
-    partial, whole = [], []
-    for c in changes:
-        extends_stored = c.contiguous and stored.get(c.key, 0) == c.first_seq - 1
-        (partial if extends_stored and c.history_from is not None else whole).append(c)
-    if whole:
-        await conn.execute(
-            "DELETE FROM position_history h USING unnest($1::text[], $2::text[]) AS k(p, s)"
-            " WHERE h.portfolio_id = k.p AND h.security_id = k.s",
-            [c.key[0] for c in whole], [c.key[1] for c in whole])
-    if partial:
-        await conn.execute(
-            "DELETE FROM position_history h USING unnest($1::text[], $2::text[], $3::date[]) AS k(p, s, d)"
-            " WHERE h.portfolio_id = k.p AND h.security_id = k.s AND h.date >= k.d",
-            [c.key[0] for c in partial], [c.key[1] for c in partial],
-            [date.fromisoformat(c.history_from) for c in partial])
-    history = [row for c in whole for row in c.history_rows(None)]
-    history += [row for c in partial for row in c.history_rows(c.history_from)]
-    if history:
-        await conn.copy_records_to_table("position_history", records=history)
     await conn.execute(
         "DELETE FROM lots l USING unnest($1::text[], $2::text[]) AS k(p, s)"
         " WHERE l.portfolio_id = k.p AND l.security_id = k.s",
@@ -248,5 +254,11 @@ async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> list[Mark]
             columns=["portfolio_id", "security_id", "transaction_id", "open_date", "arrival",
                      "quantity", "cost_local", "cost_base"])
     await conn.executemany(UPSERT_POSITION, [c.position_row() for c in changes])
-    return ([(c.key[0], None, None) for c in whole]
-            + [(c.key[0], date.fromisoformat(c.history_from), None) for c in partial])
+    # The series recomputes from the earliest date a change rewrote; from the start when
+    # the database missed some of the position's changes (a gap, e.g. a compacted changelog).
+    marks: list[Mark] = []
+    for c in changes:
+        extends_stored = c.contiguous and stored.get(c.key, 0) == c.first_seq - 1
+        since = date.fromisoformat(c.history_from) if extends_stored and c.history_from is not None else None
+        marks.append((c.key[0], since, None))
+    return marks

@@ -2,7 +2,7 @@
 
 Run with `faust -A streams.positions worker`. Portfolios and transactions are
 both keyed by portfolio_id and co-partitioned, so a portfolio's whole state
-lives on one partition of four RocksDB tables. Transactions reach the agent
+lives on one partition of six RocksDB tables. Transactions reach the agent
 as record batches (see streams.batcher: Faust's per-message cost is paid once
 per batch); each batch is applied through the pure ledger (core.ledger) and
 every touched record is written back once (streams.partition_transaction).
@@ -60,10 +60,13 @@ def _table(name: str, help_: str):
 
 books = _table("books", "portfolio definition and the keys it holds, by portfolio_id")
 ledger = _table("ledger", "each transaction id's version in effect, by portfolio|transaction_id")
-positions = _table("positions", "lots, realized P&L and daily history, by portfolio|security")
+positions = _table("positions", "open lots, totals and realized P&L, by portfolio|security")
 cash = _table("cash", "cash balance, by portfolio|currency")
+entries = _table("entries", "each position's effective order, by portfolio|security|date|arrival|transaction_id")
+days = _table("days", "each position's end-of-day states, by portfolio|security|date")
 
-context = LedgerContext({"books": books, "ledger": ledger, "positions": positions, "cash": cash},
+context = LedgerContext({"books": books, "ledger": ledger, "positions": positions, "cash": cash,
+                         "entries": entries, "days": days},
                         FxBook(), None, None)
 # Prices are keyed by security and positions by portfolio: every worker reads
 # every price, rate and instrument (a broadcast join), so whichever worker
@@ -289,8 +292,8 @@ async def live_portfolio(web, request, portfolio_id: str):
     balances = [c for ccy in book["currencies"] if (c := _state(cash, compound_key(portfolio_id, ccy))) is not None]
     quotes = snapshot_quotes(market, {p["security_id"]: p["currency"] for p in held if p.get("listed")},
                              [c["currency"] for c in balances], book["definition"]["base_currency"])
-    # Entries and daily history stay here: they grow with the position's past
-    # and no live read needs them (history is served from PostgreSQL).
+    # A position still in the layout before entries and days had tables carries them inline:
+    # no live read needs them (history is served from PostgreSQL).
     slim = [{k: v for k, v in p.items() if k not in ("entries", "history")} for p in held]
     return web.json({"book": book, "positions": slim, "cash": balances, "market": quotes,
                      "worker": _worker_identity()})

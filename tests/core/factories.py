@@ -88,3 +88,15 @@ def memory_state(store: MemoryStore) -> dict:
         "records": copy.deepcopy(tables),
         "stored": {name: {k: to_stored(v) for k, v in table.items()} for name, table in tables.items()},
     }
+
+
+def days(store, position) -> list:
+    """A position's end-of-day states (core.records.DayState), ascending."""
+    return [store.get_day(position.portfolio_id, position.security_id, d)
+            for d in store.days_from(position.portfolio_id, position.security_id, None)]
+
+
+def history(store, portfolio_id: str = "P1", security_id: str = "SEC") -> list[tuple]:
+    """A position's end-of-day states as (date, quantity, cost_local, cost_base, realized_local, realized_base)."""
+    days = (store.get_day(portfolio_id, security_id, d) for d in store.days_from(portfolio_id, security_id, None))
+    return [(d.day, d.quantity, d.cost_local, d.cost_base, d.realized_local, d.realized_base) for d in days]

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from core.ledger import apply_transaction, define_portfolio
 from core.store import MemoryStore
 from core.transaction import TxFields
+from tests.core.factories import history
 from tests.support.ledger_model import Figures, LedgerModel, figure_differences, model_figures
 
 DATES = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
@@ -169,7 +170,7 @@ def seen_figures(store: MemoryStore):
         k: (p.listed, [(lot.transaction_id, lot.open_date, lot.quantity, lot.cost_local, lot.cost_base)
                        for lot in p.lots],
             p.realized_local, p.realized_base,
-            [[Decimal(v) if i else v for i, v in enumerate(row)] for row in p.history])
+            history(store, *k))
         for k, p in store.positions.items() if p.listed}
     cash = {k: c.balance for k, c in store.cash.items() if c.movers > 0}
     txs = {k: (r.fields, r.fx, r.realized_local, r.realized_base, r.cash) for k, r in store.txs.items()}

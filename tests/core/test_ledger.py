@@ -9,7 +9,7 @@ from dataclasses import replace
 from core.fx import FxBook
 from core.ledger import Applied, Duplicate, Rejected, apply_transaction, define_portfolio
 from core.store import MemoryStore
-from tests.core.factories import D, Book, cancel, lot_rows, make_tx, memory_state, redefine
+from tests.core.factories import D, Book, cancel, history, lot_rows, make_tx, memory_state, redefine
 
 
 def amend(tx, version, **changes):
@@ -20,9 +20,9 @@ def amend(tx, version, **changes):
     return replace(tx, version=version, **changes)
 
 
-def history_rows(position):
-    """History rows with the figures as Decimals (date, qty, cost_l, cost_b, real_l, real_b)."""
-    return [(row[0], *(D(v) for v in row[1:])) for row in position.history]
+def history_rows(book: Book, security: str = "SEC"):
+    """End-of-day rows (date, qty, cost_l, cost_b, real_l, real_b) of a position of the book."""
+    return history(book.store, "P1", security)
 
 
 def three_trades(book):
@@ -214,7 +214,7 @@ def test_cancelling_the_only_trade_leaves_an_unlisted_empty_position():
     book.apply(buy)
     book.apply(cancel(buy, 2))
     pos = book.position()
-    assert pos.lots == [] and not pos.listed and pos.history == []
+    assert pos.lots == [] and not pos.listed and history_rows(book) == []
     assert book.cash() == 0 and book.store.cash[("P1", "USD")].movers == 0
 
 
@@ -446,15 +446,15 @@ def test_history_has_one_end_of_day_row_per_trade_date_rebuilt_after_a_back_date
     book.apply(make_tx("BUY", quantity=10, price=10, trade_date="2024-01-02", transaction_id="T1"))
     book.apply(make_tx("SELL", quantity=4, price=15, trade_date="2024-01-05", transaction_id="T2"))
     book.apply(make_tx("BUY", quantity=10, price=12, trade_date="2024-01-03", transaction_id="T3"))
-    assert history_rows(book.position()) == [
+    assert history_rows(book) == [
         ("2024-01-02", D(10), D(100), D(100), D(0), D(0)),
         ("2024-01-03", D(20), D(220), D(220), D(0), D(0)),
         ("2024-01-05", D(16), D(180), D(180), D(20), D(20)),
     ]
     assert book.position().history_from == "2024-01-03"
     book.apply(make_tx("BUY", quantity=5, price=10, trade_date="2024-01-05", transaction_id="T4"))
-    assert history_rows(book.position())[-1] == ("2024-01-05", D(21), D(230), D(230), D(20), D(20))
-    assert len(book.position().history) == 3
+    assert history_rows(book)[-1] == ("2024-01-05", D(21), D(230), D(230), D(20), D(20))
+    assert len(history_rows(book)) == 3
 
 
 def test_history_after_a_cancellation_drops_the_day_it_alone_made():
@@ -464,7 +464,7 @@ def test_history_after_a_cancellation_drops_the_day_it_alone_made():
     t2 = make_tx("BUY", quantity=5, price=12, trade_date="2024-01-04")
     book.apply(t2)
     book.apply(cancel(t2, 2))
-    assert history_rows(book.position()) == [("2024-01-02", D(10), D(100), D(100), D(0), D(0))]
+    assert history_rows(book) == [("2024-01-02", D(10), D(100), D(100), D(0), D(0))]
 
 
 def test_results_do_not_depend_on_arrival_order_for_a_back_dated_sell():
@@ -478,7 +478,7 @@ def test_results_do_not_depend_on_arrival_order_for_a_back_dated_sell():
         for name in order:
             book.apply(txs[name])
         pos = book.position()
-        return lot_rows(pos), pos.realized_local, history_rows(pos), book.cash()
+        return lot_rows(pos), pos.realized_local, history_rows(book), book.cash()
 
     in_order = run(["B1", "B2", "S"])
     assert in_order == run(["S", "B2", "B1"])

@@ -21,6 +21,7 @@ from core.series import (
     valuation_dates,
 )
 from core.valuation import PortfolioValuation, PositionInput, income_of, value_portfolio
+from tests.core.factories import days
 from tests.support.replay import Replayed, replayed
 from tests.support.scenario import Mismatches, load_expected, scenario_params
 
@@ -49,7 +50,8 @@ def book_of(run: Replayed, pid: str) -> Book:
         positions=[PositionInput.from_state(s, market.instrument_currency(s.security_id, s.currency))
                    for s in states if s.listed],
         cash={c.currency: c.balance for (p, _), c in store.cash.items() if p == pid and c.movers > 0},
-        holdings=[Holding.from_state(s, market.instrument_currency(s.security_id, s.currency)) for s in states],
+        holdings=[Holding.from_days(s, days(store, s), market.instrument_currency(s.security_id, s.currency))
+                  for s in states],
         records=[r for (p, _), r in store.txs.items() if p == pid and r.effective],
     )
 

@@ -15,6 +15,7 @@ from core.series import (
     valuation_dates,
 )
 from tests.core.factories import Book, D, make_tx
+from tests.core.factories import days as day_states
 
 
 def test_valuation_dates_are_the_weekdays_plus_weekend_dates_with_a_transaction():
@@ -52,7 +53,7 @@ def market() -> MarketData:
 
 def ledger_inputs(book: Book, quotes: MarketData):
     records = [r for r in book.store.txs.values() if r.effective]
-    holdings = [Holding.from_state(s, quotes.instrument_currency(s.security_id, s.currency))
+    holdings = [Holding.from_days(s, day_states(book.store, s), quotes.instrument_currency(s.security_id, s.currency))
                 for s in book.store.positions.values()]
     moves = [m for r in records for m in cash_moves_of(r.fields.trade_date, r.cash)]
     flows = [f for r in records if (f := flow_of_record(r, quotes.instrument_currency(r.fields.security_id or "")))]

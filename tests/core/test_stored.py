@@ -6,19 +6,19 @@ import orjson
 import pytest
 
 from core.lots import Lot
-from core.records import CashState, PortfolioState, PositionState, TxRecord, TxVersion
-from core.stored import (TABLES, compound_key, day_from_stored, day_row, decode, encode, lot_from_stored,
-                         lot_to_stored, position_from_stored, to_stored)
+from core.records import CashState, DayState, PortfolioState, PositionState, TxRecord, TxVersion
+from core.stored import (TABLES, compound_key, day_from_key, day_key, decode, encode, entry_from_key, entry_key,
+                         legacy_layout, lot_from_stored, lot_to_stored, position_from_stored, position_range,
+                         to_stored)
 from tests.core.factories import D, make_tx
 
 
 def _position() -> PositionState:
     return PositionState(
-        "P1", "AAPL", currency="USD", entries=[["2024-01-02", 3, "T1"], ["2024-02-01", 7, "T2"]],
+        "P1", "AAPL", currency="USD", last_entry=["2024-02-01", 7, "T2"],
         lots=[Lot("T1", "2024-01-02", 3, D("10"), D("1500.10"), D("1350.09")),
               Lot("T2", "2024-02-01", 7, D("2.5"), D("400"), D("360.5"))],
         realized_local=D("12.34"), realized_base=D("11.1"), listed=True,
-        history=[day_row("2024-01-02", D("10"), D("1500.10"), D("1350.09"), D("0"), D("0"))],
         history_from="2024-02-01", seq=4, applied=7)
 
 
@@ -40,7 +40,8 @@ def test_every_record_kind_survives_bytes_exactly():
                   realized_local=D("-1.25"), realized_base=D("-1.125"), cash={"USD": D("-1501.6")}, seq=2,
                   applied=3, superseded=[TxVersion(make_tx("BUY", quantity="9", price="150.01"), 1, 1)])
     records = {"books": PortfolioState("P1", {"portfolio_id": "P1", "base_currency": "EUR"}, ["AAPL"], ["USD"], 3, 9),
-               "ledger": tx, "positions": _position(), "cash": CashState("P1", "USD", D("-1501.60"), 1, 2, 3)}
+               "ledger": tx, "positions": _position(), "cash": CashState("P1", "USD", D("-1501.60"), 1, 2, 3),
+               "entries": {"applied": 7}, "days": DayState.of(_position(), "2024-02-01")}
     assert set(records) == set(TABLES)
     for table, record in records.items():
         assert decode(table, encode(record)) == record
@@ -59,22 +60,33 @@ def test_stored_totals_are_read_not_summed_again():
     assert str(position_from_stored(stored).quantity) == "12.50"
 
 
-def test_the_workers_live_answer_without_entries_and_history_is_a_position_too():
-    slim = {k: v for k, v in to_stored(_position()).items() if k not in ("entries", "history")}
-    state = position_from_stored(slim)
-    assert (state.entries, state.history, state.quantity) == ([], [], D("12.5"))
+def test_a_position_in_the_layout_before_entries_and_days_had_tables_gives_them_up():
+    old = {k: v for k, v in to_stored(_position()).items() if k != "last_entry"}
+    old |= {"entries": [["2024-01-02", 3, "T1"], ["2024-02-01", 7, "T2"]],
+            "history": [["2024-01-02", "10", "1500.10", "1350.09", "0", "0"]]}
+    state = position_from_stored(old)
+    assert state.last_entry == ["2024-02-01", 7, "T2"]
+    entries, (day,) = legacy_layout(old)
+    assert entries == [["2024-01-02", 3, "T1"], ["2024-02-01", 7, "T2"]]
+    assert (day.day, day.lots, day.quantity, day.cost_base) == ("2024-01-02", None, D("10"), D("1350.09"))
+    assert legacy_layout(to_stored(_position())) is None
+
+
+def test_entry_keys_sort_in_effective_order_and_read_back_as_entries():
+    keys = [entry_key("P1", "S", e) for e in (["2024-01-02", 11, "B"], ["2024-01-02", 9, "Z"], ["2023-12-31", 500, "A"])]
+    assert [entry_from_key(k) for k in sorted(keys)] == [["2023-12-31", 500, "A"], ["2024-01-02", 9, "Z"],
+                                                          ["2024-01-02", 11, "B"]]
+    low, high = position_range("P1", "S", "2024-01-01")
+    assert [entry_from_key(k)[2] for k in sorted(keys) if low <= k < high] == ["Z", "B"]
+    # Another security's keys, even one whose id extends this one's, lie outside the range.
+    assert not low <= entry_key("P1", "S2", ["2024-01-05", 1, "X"]) < high
+    assert day_from_key(day_key("P1", "S", "2024-01-02")) == "2024-01-02"
 
 
 def test_a_ledger_record_stored_before_superseded_existed_has_none():
     stored = orjson.loads(encode(TxRecord(make_tx("DEPOSIT", amount="5"), arrival=0)))
     del stored["superseded"]
     assert decode("ledger", orjson.dumps(stored)).superseded == []
-
-
-def test_a_day_row_is_text_and_reads_back_as_decimals():
-    row = day_row("2024-01-02", D("10"), D("1E+1"), D("-0.5"), D("0"), D("3.10"))
-    assert row == ["2024-01-02", "10", "10", "-0.5", "0", "3.10"]
-    assert day_from_stored(row) == ("2024-01-02", D("10"), D("10"), D("-0.5"), D("0"), D("3.10"))
 
 
 @pytest.mark.parametrize("parts", [("P1", "AAPL"), ("P 1", "T-1/2")])

@@ -52,7 +52,8 @@ class Ledger:
         return ([changelog("books", b) for b in s.portfolios.values()]
                 + [changelog("ledger", t) for t in s.txs.values()]
                 + [changelog("positions", p) for p in s.positions.values()]
-                + [changelog("cash", c) for c in s.cash.values()])
+                + [changelog("cash", c) for c in s.cash.values()]
+                + [changelog("days", d) for days in s.days.values() for d in days.values()])
 
 
 async def _position(db, security="SEC"):
@@ -96,19 +97,29 @@ async def test_a_back_dated_trade_rewrites_history_from_its_date_on(db):
                                   ("2024-01-03", 11, 1150, 80)]
 
 
-async def test_a_gap_in_the_changelog_replaces_the_whole_history(db):
+async def test_a_compacted_changelog_still_gives_every_days_latest_row(db):
     ledger = Ledger()
     ledger.apply(make_tx("BUY", quantity=10, price=100, trade_date="2024-01-05"))
     await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
-    # Two changes, of which the sink sees only the last (as after compaction):
-    back_dated = ledger.apply(make_tx("BUY", quantity=1, price=90, trade_date="2024-01-01"))
+    # Two changes, of which the sink sees only each key's last record (as after compaction):
+    ledger.apply(make_tx("BUY", quantity=1, price=90, trade_date="2024-01-01"))
     ledger.apply(make_tx("BUY", quantity=2, price=95, trade_date="2024-01-09"))
-    await write_batch(db, build_batch([r for r in ledger.records() if r.topic == TOPIC["positions"]], CHANGELOGS))
+    await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
 
     # d1: 1 @ 90; d5: + 10 @ 100 → 11 / 1090; d9: + 2 @ 95 → 13 / 1280.
-    assert back_dated.trade_date == "2024-01-01"
     assert await _history(db) == [("2024-01-01", 1, 90, 0), ("2024-01-05", 11, 1090, 0),
                                   ("2024-01-09", 13, 1280, 0)]
+
+
+async def test_a_day_whose_only_trade_is_cancelled_leaves_the_history_by_its_tombstone(db):
+    ledger = Ledger()
+    ledger.apply(make_tx("BUY", quantity=10, price=100, trade_date="2024-01-01"))
+    late = ledger.apply(make_tx("BUY", quantity=5, price=110, trade_date="2024-01-03"))
+    await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
+    ledger.apply(cancel(late, 2))
+    tombstone = Record(TOPIC["days"], 0, next(_offsets), "P1\x1fSEC\x1f2024-01-03".encode(), None)
+    await write_batch(db, build_batch([*ledger.records(), tombstone], CHANGELOGS))
+    assert await _history(db) == [("2024-01-01", 10, 1000, 0)]
 
 
 async def test_a_dead_letter_is_stored_once_per_source_offset(db):

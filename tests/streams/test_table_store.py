@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 from rocksdict import Options, Rdict
 
@@ -23,7 +25,7 @@ from core.ledger import apply_transaction, define_portfolio
 from core.store import MemoryStore
 from core.stored import to_stored
 from streams.table_store import TABLES, DictKeyValue, RocksKeyValue, TableLedgerStore
-from tests.core.factories import D, cancel, make_tx
+from tests.core.factories import D, cancel, history, make_tx
 
 DEFINITION = {"portfolio_id": "P1", "name": "Round trip", "base_currency": "USD",
               "cost_method": "FIFO", "open_date": "2024-01-01"}
@@ -152,7 +154,7 @@ def figures(store) -> dict:
             "lots": [(lot.transaction_id, lot.open_date, lot.quantity, lot.cost_local, lot.cost_base)
                      for lot in p.lots],
             "realized": (p.realized_local, p.realized_base),
-            "history": [(row[0], *(Decimal(v) for v in row[1:])) for row in p.history],
+            "history": history(store, "P1", sid),
         }
     cash = {}
     for ccy in ("USD", "EUR", "GBP"):
@@ -269,8 +271,58 @@ def test_only_the_tables_a_step_touched_are_written():
     # The FEE (step 8) moves cash only: the ledger record and the cash row, no position, no book.
     outcomes, written = run_through_tables(DictBackend(None))
     assert set(written[8]) == {"ledger", "cash"}
-    # The back-dated sell (step 4) rewrites the ledger (S1 and B2's realized), A and USD cash.
-    assert set(written[4]) == {"ledger", "positions", "cash"}
+    # The back-dated sell (step 4) rewrites the ledger (S1 and B2's realized), A and USD cash,
+    # adds its entry and rewrites A's days from its date on (01-04 new, 01-05 changed).
+    assert {name: len(items) for name, items in written[4].items()} == {
+        "ledger": 2, "positions": 1, "cash": 1, "entries": 1, "days": 2}
+
+
+def _book_with_history(backend, trades: int) -> int:
+    """A position with `trades` alternating BUY 1 / SELL 1 on consecutive days, written to the tables."""
+    store = TableLedgerStore(backend.kvs)
+    define_portfolio(store, DEFINITION, 0)
+    day = date(2020, 1, 1)
+    for n in range(trades):
+        tx = make_tx("BUY" if n % 2 == 0 else "SELL", security="A", quantity=1, price=10 + n % 7,
+                     trade_date=(day + timedelta(days=n)).isoformat(), transaction_id=f"H{n:05d}")
+        apply_transaction(store, tx, n + 1, FxBook().rate)
+    for name, items in store.changes().items():
+        backend.kvs[name].write(items)
+    return trades + 1
+
+
+@pytest.mark.parametrize("backend_type", [DictBackend, RocksBackend], ids=["dict", "rocksdb"])
+def test_an_in_order_trade_writes_the_same_few_small_records_whatever_the_positions_history(tmp_path, backend_type):
+    written = {}
+    for trades in (10, 400):
+        backend = backend_type(tmp_path / str(trades))
+        try:
+            arrival = _book_with_history(backend, trades)
+            store = TableLedgerStore(backend.kvs)
+            buy = make_tx("BUY", security="A", quantity=3, price=11, trade_date="2030-01-02", transaction_id="NEW")
+            apply_transaction(store, buy, arrival, FxBook().rate)
+            written[trades] = {name: (len(items), sum(len(k) + len(v or b"") for k, v in items))
+                               for name, items in store.changes().items()}
+        finally:
+            backend.close()
+    # One record per table: the trade, its position's head, its cash, its entry, its day.
+    assert {name: count for name, (count, _) in written[400].items()} == {
+        "ledger": 1, "positions": 1, "cash": 1, "entries": 1, "days": 1}
+    # Bytes differ only in the digits of offsets and seq numbers, not with the 390 trades more.
+    for name in written[10]:
+        assert abs(written[400][name][1] - written[10][name][1]) <= 12, (name, written)
+
+
+def test_a_back_dated_trade_rewrites_only_the_days_from_its_date_on(tmp_path):
+    backend = DictBackend(None)
+    arrival = _book_with_history(backend, 400)
+    store = TableLedgerStore(backend.kvs)
+    # Day 396 of the history is 2021-01-31 (2020-01-01 + 396 days): 4 trading days lie after it.
+    late = make_tx("BUY", security="A", quantity=2, price=9, trade_date="2021-01-31", transaction_id="LATE")
+    apply_transaction(store, late, arrival, FxBook().rate)
+    changes = store.changes()
+    assert len(changes["days"]) == 4 and len(changes["entries"]) == 1
+    assert history(store, "P1", "A")[-1][1] == D(2)  # 200 bought, 200 sold, then 2 more
 
 
 def test_dict_and_rocksdb_tables_hold_byte_identical_records(tmp_path):
@@ -282,3 +334,35 @@ def test_dict_and_rocksdb_tables_hold_byte_identical_records(tmp_path):
     finally:
         by_rocks.close()
 
+
+
+def test_a_position_stored_in_the_layout_before_entries_and_days_had_tables_is_moved_and_replays_right():
+    # The same three trades booked the old way: entries and history rows inline in the position.
+    backend = DictBackend(None)
+    store = TableLedgerStore(backend.kvs)
+    define_portfolio(store, DEFINITION, 0)
+    for arrival, (day, quantity, price) in enumerate([("2024-01-02", 10, 10), ("2024-01-05", 10, 12)], start=1):
+        apply_transaction(store, make_tx("BUY", security="A", quantity=quantity, price=price, trade_date=day,
+                                         transaction_id=f"B{arrival}"), arrival, FxBook().rate)
+    for name, items in store.changes().items():
+        if name not in ("entries", "days"):  # the old layout had no such tables
+            backend.kvs[name].write(items)
+    key = b"P1\x1fA"
+    old = orjson.loads(backend.kvs["positions"].data[key])
+    del old["last_entry"]
+    old |= {"entries": [["2024-01-02", 1, "B1"], ["2024-01-05", 2, "B2"]],
+            "history": [["2024-01-02", "10", "100", "100", "0", "0"], ["2024-01-05", "20", "220", "220", "0", "0"]]}
+    backend.kvs["positions"].write([(key, orjson.dumps(old))])
+
+    store = TableLedgerStore(backend.kvs)
+    # A back-dated SELL on 01-03 relieves 5 of B1 (FIFO): 5 × 15 − 50 = 25 realized.
+    sell = make_tx("SELL", security="A", quantity=5, price=15, trade_date="2024-01-03", transaction_id="S1")
+    apply_transaction(store, sell, 3, FxBook().rate)
+    assert store.get_tx("P1", "S1").realized_local == D(25)
+    assert history(store, "P1", "A") == [("2024-01-02", D(10), D(100), D(100), D(0), D(0)),
+                                          ("2024-01-03", D(5), D(50), D(50), D(25), D(25)),
+                                          ("2024-01-05", D(15), D(170), D(170), D(25), D(25))]
+    changes = store.changes()
+    assert len(changes["entries"]) == 3 and "entries" not in orjson.loads(changes["positions"][0][1])
+    # Every day now carries its lots: a later replay starts from the day before, not the beginning.
+    assert all(orjson.loads(value)["lots"] is not None for _, value in changes["days"])
