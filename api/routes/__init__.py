@@ -28,6 +28,7 @@ from api.routes import (
     positions,
     prices,
     risk,
+    stream,
     timeseries,
     transactions,
     valuation,
@@ -36,7 +37,7 @@ from api.routes import (
 api_router = APIRouter()
 api_router.include_router(ingest.router, dependencies=[Depends(require_write), Depends(json_body_only)])
 for module in (portfolios, positions, transactions, cash, valuation, allocation, timeseries, performance,
-               risk, history, dead_letters, income, instruments, prices, fx_rates):
+               risk, history, dead_letters, income, instruments, prices, fx_rates, stream):
     api_router.include_router(module.router, dependencies=[Depends(require_read)])
 for module in (audit, keys):
     api_router.include_router(module.router, dependencies=[Depends(require_admin)])
