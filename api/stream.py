@@ -267,7 +267,7 @@ class Subscription:
 
     async def _replay(self) -> AsyncIterator[Event]:
         after, book = self.cursor.row, None
-        while after <= self.replay_to:
+        while EventId(after) <= self.cursor < EventId(self.replay_to, True):
             async with self.hub.database.session() as session:
                 if book is None:
                     book = (await value_current(session, [self.portfolio_id])).get(self.portfolio_id)

@@ -50,10 +50,18 @@ def _text(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def events(batch: Batch, changed_prices: list[tuple], changed_fx: list[tuple]) -> list[tuple[str | None, str, str]]:
-    """(portfolio_id or None, kind, payload JSON) for each change of the batch, in stream order."""
+def events(batch: Batch, previous: dict[tuple[str, str], tuple], changed_prices: list[tuple],
+           changed_fx: list[tuple]) -> list[tuple[str | None, str, str]]:
+    """(portfolio_id or None, kind, payload JSON) for each change of the batch, in stream order.
+
+    `previous`: (trade_date, seq) of each transaction stored before the batch
+    (sink.marks.previous_transactions); a version at or below it was already
+    told (a ledger state repeats the versions it superseded).
+    """
     out: list[tuple[str | None, str, dict]] = []
-    for pid, tid, version, status, type_, trade_date, security_id, *_ in batch.transaction_versions.values():
+    for pid, tid, version, status, type_, trade_date, security_id, *_, seq in batch.transaction_versions.values():
+        if seq <= previous.get((pid, tid), (None, 0))[1]:
+            continue
         out.append((pid, "transaction", {"transaction_id": tid, "version": version, "status": status.lower(),
                                          "type": type_, "trade_date": trade_date, "security_id": security_id}))
     for row in batch.dead_letters.values():
@@ -73,15 +81,20 @@ def events(batch: Batch, changed_prices: list[tuple], changed_fx: list[tuple]) -
     return [(pid, kind, orjson.dumps(data, default=_text).decode()) for pid, kind, data in out]
 
 
-async def append(conn: asyncpg.Connection, batch: Batch, changed_prices: list[tuple],
-                 changed_fx: list[tuple]) -> None:
+async def append(conn: asyncpg.Connection, batch: Batch, previous: dict[tuple[str, str], tuple],
+                 changed_prices: list[tuple], changed_fx: list[tuple]) -> None:
     """Append the batch's events and notify the listeners at commit. Call inside the batch's transaction."""
     global _last_prune
-    rows = events(batch, changed_prices, changed_fx)
+    rows = events(batch, previous, changed_prices, changed_fx)
     if rows:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", STREAM_LOCK_ID)
         await conn.execute(_INSERT, *(list(column) for column in zip(*rows)))
         await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     if time.monotonic() - _last_prune > PRUNE_EVERY:
         _last_prune = time.monotonic()
-        await conn.execute(_PRUNE, load_settings().stream_retention)
+        await prune(conn, load_settings().stream_retention)
+
+
+async def prune(conn: asyncpg.Connection, retention: float) -> None:
+    """Remove the rows older than `retention` seconds and remember the highest id removed."""
+    await conn.execute(_PRUNE, retention)

@@ -162,7 +162,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
         await lifecycle.resolve_applied(conn, keyed, batch.reference_sources)
         if batch.transaction_versions:
             await lifecycle.resolve_duplicates(conn)
-        await stream_log.append(conn, batch, changed_prices, changed_fx)
+        await stream_log.append(conn, batch, previous, changed_prices, changed_fx)
         return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx,
                                   changed_instruments)
 

@@ -58,13 +58,18 @@ async def read_log(conn: asyncpg.Connection, after: int, portfolio_id: str | Non
             found = await conn.fetch("SELECT id, txid, portfolio_id, kind, payload FROM stream_events"
                                      " WHERE id >= $1 AND (portfolio_id = $2 OR portfolio_id IS NULL)"
                                      " ORDER BY id LIMIT $3", after, portfolio_id, page)
-        rows = [LogRow(r["id"], r["txid"], r["portfolio_id"], r["kind"], orjson.loads(r["payload"])) for r in found]
+        rows = [LogRow(r["id"], r["txid"], r["portfolio_id"], r["kind"], _payload(r["payload"])) for r in found]
         if len(rows) < page:
             return rows
         whole = [r for r in rows if r.txid != rows[-1].txid]
         if whole:
             return whole
         page *= 2
+
+
+def _payload(value: str | dict) -> dict[str, Any]:
+    # A connection of the API's engine decodes jsonb itself; a plain asyncpg one gives text.
+    return value if isinstance(value, dict) else orjson.loads(value)
 
 
 async def current_books(session: AsyncSession, portfolio_ids: list[str]) -> dict[str, Book]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Header
@@ -12,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from api.deps import DatabaseDep, PortfolioId, ResourcesDep, ensure_portfolio
 from api.stream import ID_PATTERN, EventId, Subscription, open_subscription
 
+log = logging.getLogger("folio.api.stream")
 router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["stream"])
 
 LastEventId = Annotated[str | None, Header(
@@ -31,7 +33,10 @@ class EventStreamResponse(Response):
     media_type = "text/event-stream"
 
     def __init__(self, subscription: Subscription) -> None:
-        super().__init__(headers={"X-Accel-Buffering": "no"})
+        self.status_code = 200
+        self.background = None
+        # No content-length: the body never ends by itself.
+        self.raw_headers = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"x-accel-buffering", b"no")]
         self.subscription = subscription
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -49,7 +54,10 @@ class EventStreamResponse(Response):
         tasks = [asyncio.create_task(write()), asyncio.create_task(client_left()),
                  asyncio.create_task(self.subscription.subscriber.dropped.wait())]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if tasks[0] in done and tasks[0].exception() is not None:
+                log.error("position stream of %s failed", self.subscription.portfolio_id,
+                          exc_info=tasks[0].exception())
         finally:
             self.subscription.close()
             for task in tasks:
