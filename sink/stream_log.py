@@ -38,8 +38,8 @@ _PRUNE = """
 WITH kept AS (SELECT coalesce((SELECT id FROM stream_events WHERE at >= now() - make_interval(secs => $1)
                                ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM stream_events)) AS first),
      gone AS (DELETE FROM stream_events WHERE id < (SELECT first FROM kept) RETURNING id)
-UPDATE stream_log SET pruned_through = greatest(pruned_through, (SELECT max(id) FROM gone))
-WHERE EXISTS (SELECT 1 FROM gone)
+INSERT INTO stream_log (one, pruned_through) SELECT true, max(id) FROM gone HAVING count(*) > 0
+ON CONFLICT (one) DO UPDATE SET pruned_through = greatest(stream_log.pruned_through, EXCLUDED.pruned_through)
 """
 _last_prune = 0.0
 

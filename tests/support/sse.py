@@ -88,3 +88,34 @@ class EventReader:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
                 pass
+
+
+async def stream_opening(app, path: str, headers: dict[str, str], until: bytes = b"") -> httpx.Response:
+    """How an endless stream of an ASGI app answers: status, headers, and its body up to `until`.
+
+    httpx's ASGI transport waits for a whole body, which a stream never ends;
+    this client leaves once the answer has started and `until` arrived.
+    """
+    arrived, parts = asyncio.Event(), {"status": 0, "headers": [], "body": b"", "asked": False}
+
+    async def receive() -> dict:
+        if not parts["asked"]:
+            parts["asked"] = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await arrived.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            parts["status"], parts["headers"] = message["status"], message["headers"]
+        else:
+            parts["body"] += message.get("body", b"")
+        if parts["status"] != 200 or until in parts["body"]:
+            arrived.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "client": ("127.0.0.1", 1234), "server": ("folio.test", 80)}
+    await asyncio.wait_for(app(scope, receive, send), 30)
+    return httpx.Response(parts["status"], headers=parts["headers"], content=parts["body"])
