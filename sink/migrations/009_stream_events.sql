@@ -14,7 +14,7 @@ CREATE TABLE stream_events (
     portfolio_id  text,                         -- NULL: market data (kind price or fx)
     kind          text NOT NULL,                -- position, cash, transaction, price, fx
     payload       jsonb NOT NULL,
-    at            timestamptz NOT NULL DEFAULT now()
+    at            timestamptz NOT NULL DEFAULT clock_timestamp()  -- when the row was written
 );
 CREATE INDEX stream_events_by_portfolio ON stream_events (portfolio_id, id);
 CREATE INDEX stream_events_market ON stream_events (id) WHERE portfolio_id IS NULL;
