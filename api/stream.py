@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -146,6 +147,8 @@ class StreamHub:
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._valued_at = 0.0
+        self._books: dict[str, ValuedBook] = {}  # each subscribed portfolio as last valued
 
     async def subscribe(self, portfolio_id: str) -> tuple[Subscriber, int]:
         """A new subscriber, and the last log row read before it (it gets every later event)."""
@@ -160,6 +163,7 @@ class StreamHub:
             subscribers.discard(subscriber)
             if not subscribers:
                 del self._subscribers[subscriber.portfolio_id]
+                self._books.pop(subscriber.portfolio_id, None)
 
     async def _start(self) -> None:
         if not self.database.url:
@@ -201,33 +205,47 @@ class StreamHub:
 
     async def _pump(self, conn: asyncpg.Connection) -> None:
         while True:
+            started = time.perf_counter()
             rows = await read_log(conn, self.last_id + 1)
             if not rows:
                 return
             before, self.last_id = self.last_id, rows[-1].id  # a subscriber joining from here on starts after them
+            read = time.perf_counter()
             try:
-                await self._dispatch(rows)
+                valued, offered = await self._dispatch(rows)
             except BaseException:
                 self.last_id = before  # read them again: nobody misses them
                 raise
+            log.debug("stream round: %d rows, %d portfolios offered %d events; read %.1f ms, valued %.1f ms, "
+                      "derived and offered %.1f ms", len(rows), valued, offered, (read - started) * 1000,
+                      (self._valued_at - read) * 1000, (time.perf_counter() - self._valued_at) * 1000)
 
-    async def _dispatch(self, rows: list[LogRow]) -> None:
+    async def _dispatch(self, rows: list[LogRow]) -> tuple[int, int]:
+        """Offer the rows' events to their subscribers; (portfolios valued, events offered)."""
         named = {r.portfolio_id for r in rows}
-        touched = sorted(pid for pid in self._subscribers if pid in named or None in named)
-        if not touched:
-            return
-        async with self.database.session() as session:
-            books = await value_current(session, touched)
+        market = [r for r in rows if r.portfolio_id is None]
+        # A market row moves a portfolio through what it holds; holdings change only by the portfolio's
+        # own rows, so the book valued last time tells (a portfolio not valued yet is valued).
+        touched = sorted(pid for pid in self._subscribers if pid in named or (market and (
+            pid not in self._books or any(_moves(r, self._books[pid]) for r in market))))
+        books = {}
+        if touched:
+            async with self.database.session() as session:
+                books = await value_current(session, touched)
+            self._books.update(books)
+        self._valued_at, offered = time.perf_counter(), 0
         for pid in touched:
             book = books.get(pid)
             if book is None:
                 continue
             events = derive((r for r in rows if r.portfolio_id in (pid, None)), pid, book)
             for subscriber in list(self._subscribers.get(pid, ())):
+                offered += len(events)
                 if events and not subscriber.offer(events):
                     log.warning("position stream: a client of %s fell %d events behind; disconnecting it",
                                 pid, self.queue_size)
                     self.unsubscribe(subscriber)
+        return len(books), offered
 
     async def aclose(self) -> None:
         if self._task is not None:

@@ -19,7 +19,7 @@ Latency = from just before send() to the moment the client read the event's
 last byte, for every (transaction, client of its portfolio).
 
 Phase 2: prices for X<k> in turn at `--price-rate`/s, each unique
-(100.000000 + seq / 10^6) on the same date: a `valuation` event's mv_base /
+(100 + seq / 10^4) on the same date: a `valuation` event's mv_base /
 quantity is the price it was valued at, so it tells which price it shows
 (earlier ones of that security count at it, as above).
 
@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import signal
 import tempfile
 import time
@@ -52,14 +53,14 @@ from cpu_usage import snapshot, usage  # bench/cpu_usage.py
 from valuation_latency import cpu_seconds, pct, summary  # bench/valuation_latency.py
 
 from folio.devenv.broker import free_port
-from folio.devenv.processes import sink_spec
+from folio.devenv.processes import api_spec, sink_spec
 from folio.devenv.stack import Stack
 from folio.produce import Event, kafka_producer, produce_events
 
 DAY = "2026-11-20"
 START_QUANTITY = 100
 TARGET_P99_MS = 100.0
-SCALE = Decimal(10) ** 6
+SCALE = Decimal(10) ** 4  # prices take at most 4 decimal places
 
 
 def portfolio(k: int) -> str:
@@ -203,7 +204,7 @@ def buy(k: int, n: int, seq: int) -> tuple[str, bytes, bytes, int]:
 
 def price(k: int, n: int, seq: int) -> tuple[str, bytes, bytes, int]:
     sid = security(k)
-    value = {"security_id": sid, "price_date": DAY, "price": f"{100 + seq // 1_000_000}.{seq % 1_000_000:06d}"}
+    value = {"security_id": sid, "price_date": DAY, "price": f"{100 + seq // 10_000}.{seq % 10_000:04d}"}
     return "prices", sid.encode(), json.dumps(value).encode(), seq
 
 
@@ -252,13 +253,45 @@ def report(title: str, clients: list[Client], probe: Probe, rate: float, behind:
 
 
 async def switch_sink_fetch_wait(stack: Stack, wait_ms: int) -> None:
-    """Restart the sink as bench/fetch_wait_sink.py (same environment)."""
+    """Restart the sink as bench/fetch_wait_sink.py (same environment), and wait until it writes again."""
     spec = sink_spec()
     spec.argv[1:] = [str(Path(__file__).resolve().parent / "fetch_wait_sink.py")]
     spec.env["FOLIO_BENCH_SINK_FETCH_WAIT_MS"] = str(wait_ms)
     await asyncio.to_thread(stack.supervisor.kill, "sink", signal.SIGTERM)
     stack.supervisor.start(spec)
     await stack.wait_idle(timeout=300)
+    # Lag 0 says nothing of a sink still joining its group: wait for a price it must write.
+    await produce_events(stack.bootstrap, [Event("prices", b"WARM", json.dumps(
+        {"security_id": "WARM", "price_date": DAY, "price": "1"}).encode())])
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        while not await conn.fetchval("SELECT count(*) FROM prices WHERE security_id = 'WARM'"):
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
+async def log_api_rounds(stack: Stack) -> None:
+    """Restart the API with FOLIO_LOG_LEVEL=DEBUG: it logs each stream round's timings (api.stream)."""
+    spec = api_spec(stack.api_port, stack.worker_urls())
+    spec.env["FOLIO_LOG_LEVEL"] = "DEBUG"
+    await asyncio.to_thread(stack.supervisor.kill, "api", signal.SIGTERM)
+    stack.supervisor.start(spec)
+    await stack.wait_ready(timeout=120)
+
+
+def round_figures(log_file: Path, since: int) -> str:
+    """The stream rounds the API logged after byte `since`: rows, events offered, time per step."""
+    rounds = [line for line in log_file.read_text(errors="replace")[since:].splitlines() if "stream round:" in line]
+    parsed = []
+    for line in rounds:
+        numbers = re.findall(r"([0-9.]+) (?:rows|portfolios|events|ms)", line)
+        parsed.append([float(n) for n in numbers])
+    if not parsed:
+        return "no stream rounds logged"
+    rows, valued, offered, read, value, fan = (list(column) for column in zip(*parsed))
+    return (f"{len(parsed)} rounds: rows/round p50 {pct(rows, 50):.0f}, events offered/round p50 "
+            f"{pct(offered, 50):.0f}; read log {summary(read)}; value {summary(value)}; derive+offer {summary(fan)}")
 
 
 async def main() -> None:
@@ -280,6 +313,8 @@ async def main() -> None:
             await stack.wait_idle(timeout=300)
             if args.sink_fetch_wait_ms is not None:
                 await switch_sink_fetch_wait(stack, args.sink_fetch_wait_ms)
+            await log_api_rounds(stack)
+            api_log = Path(tmp) / "logs" / "api.log"
             probes: dict[str, Probe] = {}
             clients = [Client(portfolio(i % args.portfolios), "position") for i in range(args.clients)]
             readers = [asyncio.create_task(read_stream("127.0.0.1", stack.api_port, f"/portfolios/{c.portfolio_id}/stream",
@@ -292,6 +327,7 @@ async def main() -> None:
             counts = [0] * args.portfolios
             probes["position"] = probe = Probe()
             before, wall, machine_before = cpu_seconds(pids), time.perf_counter(), snapshot()
+            log_at = api_log.stat().st_size
             await produce(stack.bootstrap, probe, buy, counts, args.tx_rate, args.seconds)
             behind = await wait_seen(clients, probe)
             cpu_1, wall_1 = cpu_seconds(pids), time.perf_counter() - wall
@@ -302,6 +338,7 @@ async def main() -> None:
                    f"{args.portfolios} portfolios{sink}", clients, probe, args.tx_rate, behind, to_sink, after)
             print("  CPU (one core = 100%): " + ", ".join(
                 f"{n} {100 * (cpu_1[n] - before[n]) / wall_1:.0f}%" for n in cpu_1 if n in before))
+            print(f"  API {round_figures(api_log, log_at)}")
             print(f"  {machine_1}\n", flush=True)
 
             await stack.wait_idle(timeout=300)
@@ -311,6 +348,7 @@ async def main() -> None:
                     int(c.portfolio_id[2:])], -1, [], 0)
             probes["valuation"] = probe = Probe()
             before, wall, machine_before = cpu_seconds(pids), time.perf_counter(), snapshot()
+            log_at = api_log.stat().st_size
             await produce(stack.bootstrap, probe, price, [0] * args.portfolios, args.price_rate, args.seconds)
             behind = await wait_seen(clients, probe)
             cpu_2, wall_2 = cpu_seconds(pids), time.perf_counter() - wall
@@ -320,13 +358,14 @@ async def main() -> None:
                    f"{args.portfolios} portfolios{sink}", clients, probe, args.price_rate, behind, to_sink, after)
             print("  CPU (one core = 100%): " + ", ".join(
                 f"{n} {100 * (cpu_2[n] - before[n]) / wall_2:.0f}%" for n in cpu_2 if n in before))
+            print(f"  API {round_figures(api_log, log_at)}")
             print(f"  {machine_2}", flush=True)
             ended = [task for task in readers if task.done()]
             failures = {repr(task.exception()) for task in ended if task.exception() is not None}
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
-            problems = [line for line in (Path(tmp) / "logs" / "api.log").read_text().splitlines()
+            problems = [line for line in api_log.read_text(errors="replace").splitlines()
                         if " WARNING " in line or " ERROR " in line]
             print(f"  streams that ended: {len(ended)} {sorted(failures)}; API log warnings and errors: {len(problems)}"
                   + "".join(f"\n    {line[:300]}" for line in problems[:10]))
