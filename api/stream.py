@@ -231,7 +231,8 @@ class StreamHub:
         books = {}
         if touched:
             async with self.database.session() as session:
-                books = await value_current(session, touched)
+                books = await value_current(session, touched, {
+                    pid: self._books[pid] for pid in touched if pid not in named and pid in self._books})
             self._books.update(books)
         self._valued_at, offered = time.perf_counter(), 0
         for pid in touched:

@@ -7,7 +7,7 @@ pure valuation runs, so live and historical figures follow one rule.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,7 +21,7 @@ from api.queries.market import market_on
 from api.queries.positions import positions_as_of
 from api.queries.rows import CashRow, PositionRow
 from api.queries.series import income_bases
-from api.queries.stream import current_books
+from api.queries.stream import Book, current_books
 from core.market import Quotes, instrument_currency
 from core.quote_snapshot import SnapshotQuotes
 from core.valuation import (CashValue, PortfolioValuation, PositionInput, PositionValue, value_cash,
@@ -53,8 +53,9 @@ async def value_as_of(session: AsyncSession, portfolio_id: str, base_currency: s
 
 @dataclass(frozen=True, slots=True)
 class ValuedBook:
-    """A portfolio valued now from PostgreSQL, and the quotes it was valued with."""
+    """A portfolio valued now from PostgreSQL: its ledger rows, the quotes, the valuation."""
 
+    book: Book
     valuation: PortfolioValuation
     quotes: Quotes
 
@@ -69,12 +70,21 @@ class ValuedBook:
         return value_cash(row.currency, row.amount, self.valuation.base_currency, self.quotes, None)
 
 
-async def value_current(session: AsyncSession, portfolio_ids: list[str]) -> dict[str, ValuedBook]:
+async def value_current(session: AsyncSession, portfolio_ids: list[str],
+                        unchanged: Mapping[str, ValuedBook] | None = None) -> dict[str, ValuedBook]:
     """Known portfolios valued as the sink last wrote them, at the latest prices and rates in PostgreSQL:
     what the position stream sends (the sink's rows and the market data it stored commit together
-    with the stream's events, so a valuation never lags the event that triggers it)."""
-    books = await current_books(session, portfolio_ids)
+    with the stream's events, so a valuation never lags the event that triggers it).
+
+    `unchanged`: earlier valuations of portfolios whose ledger rows have not moved since; only the
+    market is read again for them."""
+    unchanged = {pid: unchanged[pid] for pid in portfolio_ids if unchanged and pid in unchanged}
+    fresh = [pid for pid in portfolio_ids if pid not in unchanged]
+    books = {pid: v.book for pid, v in unchanged.items()}
+    incomes = {pid: v.valuation.income_base for pid, v in unchanged.items()}
+    if fresh:
+        books.update(await current_books(session, fresh))
+        incomes.update(await income_bases(session, fresh))
     market = await market_on(session, {r.security_id for b in books.values() for r in b.positions}, date.max)
-    incomes = await income_bases(session, list(books))
-    return {pid: ValuedBook(value_rows(b.positions, b.cash, b.base_currency, market, None, incomes[pid]), market)
+    return {pid: ValuedBook(b, value_rows(b.positions, b.cash, b.base_currency, market, None, incomes[pid]), market)
             for pid, b in books.items()}
