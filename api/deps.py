@@ -171,4 +171,18 @@ def check_date_range(date_from: date | None, date_to: date | None) -> None:
 
 DateFrom = Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD, inclusive")]
 DateTo = Annotated[IsoDate | None, Query(alias="to", description="YYYY-MM-DD, inclusive")]
+Year = Annotated[int | None, Query(ge=1, le=9999, description="calendar year; with from/to: within it")]
+
+
+def year_range(year: int | None, date_from: date | None, date_to: date | None) -> tuple[date | None, date | None]:
+    """The from/to range a report covers: `from`..`to` within `year` when it is given;
+    422 naming `from` when reversed, `year` when from/to lie outside the year."""
+    check_date_range(date_from, date_to)
+    if year is None:
+        return date_from, date_to
+    date_from = max(date_from or date.min, date(year, 1, 1))
+    date_to = min(date_to or date.max, date(year, 12, 31))
+    if date_from > date_to:
+        raise InvalidParameter("query", "year", "from/to lie outside the year")
+    return date_from, date_to
 QueryCurrency = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]

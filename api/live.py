@@ -5,8 +5,8 @@ so any worker can be asked. `FOLIO_WORKER_URL` may list several
 (comma-separated): the first that is reachable is asked, so live reads go on
 when one worker dies. A worker that answers is never skipped: its 503 during
 a rebalance is the answer (every worker is rebalancing then). The answer is
-the raw state: `{"book", "positions", "cash"}` in the forms of
-`core.records` `to_dict()`. Shaping it into API rows is `api.queries.live`.
+the raw state: `{"book", "positions", "cash"}` as core.stored stores
+them. Shaping it into API rows is `api.queries.live`.
 """
 from __future__ import annotations
 

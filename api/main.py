@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api import docs, openapi
+from api import docs, openapi, ui
 from api.errors import install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
 from api.resources import Resources
@@ -53,8 +53,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(docs.router)
+    app.include_router(ui.router)
     openapi.install(app)
     app.mount(docs.STATIC_PATH, StaticFiles(directory=docs.STATIC_DIR), name="static")
+    app.mount(ui.ASSETS_PATH, StaticFiles(directory=ui.ASSETS_DIR), name="ui-assets")
     return app
 
 

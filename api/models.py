@@ -350,6 +350,39 @@ class PerformanceOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class ContributionRowOut(BaseModel):
+    security_id: str
+    start_mv_base: Money | None = Field(description="market value at the end of the day before `from`")
+    end_mv_base: Money | None = Field(description="market value at the end of `to`")
+    net_flows_base: Money = Field(description="into the position (+): BUY cost, transfers in; out (−): SELL "
+                                              "proceeds, dividends, transfers out")
+    gain_base: Money | None
+    return_: float | None = Field(alias="return", serialization_alias="return",
+                                  description="Modified Dietz return of the position")
+    contribution: float | None = Field(description="gain over the portfolio's invested capital")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ContributionOut(Paginated):
+    portfolio_id: str
+    base_currency: str
+    period: str | None
+    from_: date | None = Field(alias="from", serialization_alias="from")
+    to: date | None
+    start_value_base: Money | None
+    end_value_base: Money | None
+    external_flows_base: Money | None
+    gain_base: Money | None
+    return_: float | None = Field(alias="return", serialization_alias="return",
+                                  description="the portfolio's Modified Dietz return: the contributions' sum")
+    cash_gain_base: Money | None = Field(description="interest, fees and FX on balances: the rest of the gain")
+    cash_contribution: float | None
+    items: list[ContributionRowOut]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
 class RiskOut(BaseModel):
     portfolio_id: str
     period: str | None
@@ -497,3 +530,25 @@ class IncomeOut(Paginated):
     portfolio_id: str
     base_currency: str
     items: list[IncomeRowOut]
+
+
+class RealizedGainOut(BaseModel):
+    transaction_id: str = Field(description="the closing trade")
+    security_id: str
+    lot_transaction_id: str | None = Field(description="the trade that opened the lot; null under AVCO (a pool)")
+    open_date: date | None = Field(description="the lot's open date; null under AVCO")
+    close_date: date
+    holding_days: int | None
+    quantity: Money = Field(description="units closed (positive, a covered short too)")
+    proceeds_local: Money = Field(description="the trade's net proceeds for these units; a short: the short sale's")
+    proceeds_base: Money
+    cost_local: Money = Field(description="the lot's cost for these units; a short: the covering trade's")
+    cost_base: Money
+    gain_local: Money = Field(description="proceeds − cost; per closing trade the gains sum to its realized P&L")
+    gain_base: Money
+
+
+class RealizedGainsOut(Paginated):
+    portfolio_id: str
+    base_currency: str
+    items: list[RealizedGainOut]

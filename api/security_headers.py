@@ -4,7 +4,9 @@ A pure ASGI middleware (not BaseHTTPMiddleware): it only adds headers to
 `http.response.start`, so streaming answers stream as before. JSON answers
 get a Content-Security-Policy that allows nothing at all; the offline docs
 page and its assets get one that allows same-origin scripts and styles only
-(Swagger UI sets inline styles, never inline scripts: api.docs).
+(Swagger UI sets inline styles, never inline scripts: api.docs). The
+dashboard (api.ui) has neither inline scripts nor inline styles, so its policy
+refuses both; its page is never cached (a redirect there sets the session).
 """
 from __future__ import annotations
 
@@ -20,8 +22,20 @@ COMMON = (
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = (b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             b"connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+UI_CSP = (b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+          b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 # Pages and their assets may be cached; API answers (portfolio data) never.
 PAGE_PREFIXES = ("/docs", "/static/")
+UI_ASSETS = "/ui/assets/"
+
+
+def policy(path: str) -> tuple[bytes, bool]:
+    """(Content-Security-Policy, whether the answer may be cached) for a request path."""
+    if path.startswith(PAGE_PREFIXES):
+        return PAGE_CSP, True
+    if path == "/ui" or path.startswith("/ui/"):
+        return UI_CSP, path.startswith(UI_ASSETS)
+    return API_CSP, False
 
 
 class SecurityHeaders:
@@ -32,14 +46,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        page = scope["path"].startswith(PAGE_PREFIXES)
+        csp, cacheable = policy(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [h for h in COMMON if h[0] not in present]
-                extra.append((b"content-security-policy", PAGE_CSP if page else API_CSP))
-                if not page and b"cache-control" not in present:
+                extra.append((b"content-security-policy", csp))
+                if not cacheable and b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)

@@ -8,11 +8,12 @@ splits realize nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.lots import Lot, held, open_lot, relieve_lots, scale_lots
 from core.numbers import ZERO, mul, prorata
+from core.realized import ClosedLot, closed_lots
 from core.transaction import TxFields
 
 
@@ -21,6 +22,7 @@ class Booked:
     lots: list[Lot]
     realized_local: Decimal = ZERO
     realized_base: Decimal = ZERO
+    closed: list[ClosedLot] = field(default_factory=list)  # what each relieved lot realized
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,36 +47,44 @@ def book_buy(lots: list[Lot], tx: TxFields, at: Opening, fx: Decimal, method: st
     q, total_cost = tx.quantity, mul(tx.quantity, tx.price) + tx.fees
     cover = min(q, _against(lots, long_side=True))
     realized_local = realized_base = ZERO
+    closed = []
     if cover > 0:
         # A BUY that covers shorts splits its price and fees pro rata.
         cover_cost = prorata(total_cost, cover, q)
+        cover_cost_base = mul(cover_cost, fx)
         relief = relieve_lots(lots, cover, method)
         lots = relief.remaining
         realized_local = -relief.cost_local - cover_cost
-        realized_base = -relief.cost_base - mul(cover_cost, fx)
+        realized_base = -relief.cost_base - cover_cost_base
+        closed = closed_lots(relief.parts, cover_cost, cover_cost_base, realized_local, realized_base,
+                             pooled=method == "AVCO")
         total_cost -= cover_cost
     rest = q - cover
     if rest > 0:
         lots = open_lot(lots, at.lot(rest, total_cost, fx), method)
-    return Booked(lots, realized_local, realized_base)
+    return Booked(lots, realized_local, realized_base, closed)
 
 
 def book_sell(lots: list[Lot], tx: TxFields, at: Opening, fx: Decimal, method: str) -> Booked:
     q, proceeds = tx.quantity, mul(tx.quantity, tx.price) - tx.fees
     close = min(q, _against(lots, long_side=False))
     realized_local = realized_base = ZERO
+    closed = []
     if close > 0:
         close_proceeds = prorata(proceeds, close, q)
+        close_proceeds_base = mul(close_proceeds, fx)
         relief = relieve_lots(lots, close, method)
         lots = relief.remaining
         realized_local = close_proceeds - relief.cost_local
-        realized_base = mul(close_proceeds, fx) - relief.cost_base
+        realized_base = close_proceeds_base - relief.cost_base
+        closed = closed_lots(relief.parts, close_proceeds, close_proceeds_base, realized_local, realized_base,
+                             pooled=method == "AVCO")
         proceeds -= close_proceeds
     rest = q - close
     if rest > 0:
         # A short is carried at minus its net proceeds.
         lots = open_lot(lots, at.lot(-rest, -proceeds, fx), method)
-    return Booked(lots, realized_local, realized_base)
+    return Booked(lots, realized_local, realized_base, closed)
 
 
 def book_transfer_in(lots: list[Lot], tx: TxFields, at: Opening, fx: Decimal, method: str) -> Booked:

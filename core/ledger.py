@@ -16,9 +16,10 @@ from typing import Any
 
 from core.booking import book
 from core.cash import cash_effect
-from core.lots import Lot
+from core.lots import Lot, totals
 from core.numbers import ONE, ZERO
-from core.records import CashState, DayRow, PortfolioState, PositionState, TxRecord, day_row
+from core.records import CashState, PortfolioState, PositionState, TxRecord
+from core.stored import DayRow, day_row
 from core.store import LedgerStore
 from core.transaction import LISTING_TYPES, TxFields
 
@@ -72,7 +73,7 @@ def apply_transaction(store: LedgerStore, tx: TxFields, arrival: int, fx_lookup:
     record = TxRecord(
         fields=tx, arrival=arrival, fx=fx, cash=cash_effect(tx),
         seq=(previous.seq + 1) if previous else 1, applied=arrival,
-        superseded=[*previous.superseded, previous.version_entry()] if previous else [],
+        superseded=[*previous.superseded, previous.version()] if previous else [],
     )
     was = previous if previous is not None and previous.effective else None
     _move_cash(store, portfolio, was.cash if was else {}, record.cash, arrival)
@@ -154,14 +155,9 @@ def _move_lots(store: LedgerStore, portfolio: PortfolioState, was: TxRecord | No
             _rebuild(store, portfolio, position, {txid: record}, new.trade_date, arrival)
 
 
-def _snapshot(history: list[DayRow], day: str, lots: list[Lot],
+def _snapshot(history: list[DayRow], day: str, held: tuple[Decimal, Decimal, Decimal],
               realized_local: Decimal, realized_base: Decimal) -> None:
-    quantity = cost_local = cost_base = ZERO
-    for lot in lots:
-        quantity += lot.quantity
-        cost_local += lot.cost_local
-        cost_base += lot.cost_base
-    snap = day_row(day, quantity, cost_local, cost_base, realized_local, realized_base)
+    snap = day_row(day, *held, realized_local, realized_base)
     if history and history[-1][0] == day:
         history[-1] = snap
     else:
@@ -174,13 +170,14 @@ def _book_last(store: LedgerStore, portfolio: PortfolioState, position: Position
     tx = record.fields
     booked = book(position.lots, tx, record.arrival, record.fx, portfolio.cost_method)
     record.realized_local, record.realized_base = booked.realized_local, booked.realized_base
-    position.lots = booked.lots
+    record.closed = booked.closed
+    position.set_lots(booked.lots)
     position.realized_local += booked.realized_local
     position.realized_base += booked.realized_base
     position.listed = position.listed or tx.type in LISTING_TYPES
     if tx.currency:
         position.currency = tx.currency
-    _snapshot(position.history, tx.trade_date, position.lots,
+    _snapshot(position.history, tx.trade_date, (position.quantity, position.cost_local, position.cost_base),
               position.realized_local, position.realized_base)
     position.history_from = tx.trade_date
     position.seq += 1
@@ -206,14 +203,16 @@ def _rebuild(store: LedgerStore, portfolio: PortfolioState, position: PositionSt
         listed = listed or tx.type in LISTING_TYPES
         if tx.currency:
             position.currency = tx.currency
-        if (booked.realized_local, booked.realized_base) != (record.realized_local, record.realized_base):
+        if ((booked.realized_local, booked.realized_base, booked.closed)
+                != (record.realized_local, record.realized_base, record.closed)):
             record.realized_local, record.realized_base = booked.realized_local, booked.realized_base
+            record.closed = booked.closed
             if txid not in pending:
                 record.seq += 1
                 record.applied = arrival
                 store.put_tx(record)
-        _snapshot(history, day, lots, realized_local, realized_base)
-    position.lots = lots
+        _snapshot(history, day, totals(lots), realized_local, realized_base)
+    position.set_lots(lots)
     position.realized_local, position.realized_base = realized_local, realized_base
     position.listed = listed
     position.history = history

@@ -39,6 +39,9 @@ class Relief:
     quantity: Decimal
     cost_local: Decimal
     cost_base: Decimal
+    # The relieved pieces in relief order: whole lots, or the part taken of a lot
+    # (its quantity and pro-rata cost), for the realized-gains report.
+    parts: list[Lot]
 
 
 def _fifo(lots: list[Lot]) -> list[int]:
@@ -81,6 +84,7 @@ def relieve_lots(lots: list[Lot], units: Decimal, method: str) -> Relief:
     taken_local = taken_base = ZERO
     left = units
     remaining = list(lots)
+    parts: list[Lot] = []
     for i in RELIEF_ORDER[method](lots):
         if left <= 0:
             break
@@ -90,6 +94,7 @@ def relieve_lots(lots: list[Lot], units: Decimal, method: str) -> Relief:
             taken_local += lot.cost_local
             taken_base += lot.cost_base
             remaining[i] = None  # type: ignore[call-overload]
+            parts.append(lot)
             left -= size
             continue
         part_local = prorata(lot.cost_local, left, size)
@@ -103,12 +108,14 @@ def relieve_lots(lots: list[Lot], units: Decimal, method: str) -> Relief:
         )
         taken_local += part_local
         taken_base += part_base
+        parts.append(replace(lot, quantity=sign * left, cost_local=part_local, cost_base=part_base))
         left = ZERO
     return Relief(
         remaining=[lot for lot in remaining if lot is not None],
         quantity=units - left,
         cost_local=taken_local,
         cost_base=taken_base,
+        parts=parts,
     )
 
 
@@ -133,3 +140,13 @@ def scale_lots(lots: list[Lot], ratio: Decimal) -> list[Lot]:
 
 def held(lots: list[Lot]) -> Decimal:
     return sum((lot.quantity for lot in lots), ZERO)
+
+
+def totals(lots: list[Lot]) -> tuple[Decimal, Decimal, Decimal]:
+    """Quantity, local cost and base cost held in `lots`."""
+    quantity = cost_local = cost_base = ZERO
+    for lot in lots:
+        quantity += lot.quantity
+        cost_local += lot.cost_local
+        cost_base += lot.cost_base
+    return quantity, cost_local, cost_base

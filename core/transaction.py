@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from core.numbers import ZERO, text
+from core.numbers import ZERO
 
 # Types that act on a (portfolio, security) position's lots.
 LOT_TYPES = frozenset({"BUY", "SELL", "TRANSFER_IN", "TRANSFER_OUT", "SPLIT"})
@@ -69,41 +69,4 @@ class TxFields:
             fees=tx.fees if tx.fees is not None else ZERO,
             currency=tx.currency,
             fx_rate=tx.fx_rate,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "transaction_id": self.transaction_id,
-            "portfolio_id": self.portfolio_id,
-            "version": self.version,
-            "status": self.status,
-            "type": self.type,
-            "trade_date": self.trade_date,
-            "settlement_date": self.settlement_date,
-            "security_id": self.security_id,
-            "quantity": text(self.quantity),
-            "price": text(self.price),
-            "amount": text(self.amount),
-            "fees": text(self.fees),
-            "currency": self.currency,
-            "fx_rate": text(self.fx_rate),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TxFields:
-        return cls(
-            transaction_id=d["transaction_id"],
-            portfolio_id=d["portfolio_id"],
-            version=d["version"],
-            status=d["status"],
-            type=d["type"],
-            trade_date=d["trade_date"],
-            settlement_date=d.get("settlement_date"),
-            security_id=d.get("security_id"),
-            quantity=_dec(d.get("quantity")),
-            price=_dec(d.get("price")),
-            amount=_dec(d.get("amount")),
-            fees=_dec(d.get("fees")) or ZERO,
-            currency=d.get("currency"),
-            fx_rate=_dec(d.get("fx_rate")),
         )

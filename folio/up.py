@@ -47,6 +47,15 @@ async def _load_demo(stack: Stack) -> None:
         os.unlink(f.name)
 
 
+def _dashboard(stack: Stack) -> str:
+    """The banner's dashboard line: with the key made at this start as a one-time sign-in link
+    (the API swaps it for a session cookie and drops it from the address), else the plain URL."""
+    url = f"{stack.api_url}/ui/"
+    if stack.auth and stack.created_admin_key:
+        return f"  dashboard    {url}?token={stack.admin_key}"
+    return f"  dashboard    {url}" + ("   (sign in with an API key)" if stack.auth else "")
+
+
 def _access(stack: Stack) -> str:
     """The banner's access lines: the key made at first start (shown this once), or how to get one."""
     if not stack.auth:
@@ -99,6 +108,7 @@ async def _up(args: argparse.Namespace) -> int:
             await _load_demo(stack)
         print(f"""
 folio is up.
+{_dashboard(stack)}
   API          {stack.api_url}   (docs: {stack.api_url}/docs)
   portfolios   {stack.api_url}/portfolios
   positions    {stack.api_url}/portfolios/DEMO-GROWTH/positions

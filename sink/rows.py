@@ -8,10 +8,13 @@ from typing import Any
 
 import orjson
 
+from core.numbers import text
+from core.records import CashState, PortfolioState, PositionState, TxRecord, TxVersion
+from core.stored import day_from_stored
 from schemas.events import DeadLetter
 
 
-def _d(value: str | None) -> Decimal | None:
+def _d(value: Decimal | str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
@@ -19,30 +22,37 @@ def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
-def portfolio_row(state: dict[str, Any]) -> tuple:
-    d = state["definition"]
-    return (state["portfolio_id"], d["name"], d["base_currency"], d.get("cost_method") or "FIFO",
-            _date(d["open_date"]), d.get("benchmark_id"), orjson.dumps(state["securities"]).decode(),
-            orjson.dumps(state["currencies"]).decode(), state["applied"], state["seq"])
+def portfolio_row(state: PortfolioState) -> tuple:
+    d = state.definition
+    return (state.portfolio_id, d["name"], d["base_currency"], state.cost_method,
+            _date(d["open_date"]), d.get("benchmark_id"), orjson.dumps(state.securities).decode(),
+            orjson.dumps(state.currencies).decode(), state.applied, state.seq)
 
 
-def transaction_row(state: dict[str, Any]) -> tuple:
-    f = state["fields"]
-    return (f["portfolio_id"], f["transaction_id"], f["version"], f["status"], f["type"],
-            _date(f["trade_date"]), _date(f.get("settlement_date")), f.get("security_id"),
-            _d(f.get("quantity")), _d(f.get("price")), _d(f.get("amount")), _d(f.get("fees")),
-            f.get("currency"), _d(f.get("fx_rate")), _d(state["fx"]), state["arrival"],
-            Decimal(state["realized_local"]), Decimal(state["realized_base"]),
-            orjson.dumps(state["cash"]).decode(), state["seq"])
+def transaction_row(record: TxRecord) -> tuple:
+    f = record.fields
+    return (f.portfolio_id, f.transaction_id, f.version, f.status, f.type, _date(f.trade_date),
+            _date(f.settlement_date), f.security_id, f.quantity, f.price, f.amount, f.fees, f.currency,
+            f.fx_rate, record.fx, record.arrival, record.realized_local, record.realized_base,
+            orjson.dumps({c: text(a) for c, a in record.cash.items()}).decode(), record.seq)
 
 
-def transaction_version_row(state: dict[str, Any]) -> tuple:
+def transaction_version_row(version: TxVersion) -> tuple:
     """One version of a transaction (transaction_versions), guarded by the ledger's seq: a
-    ledger state, or one of its `superseded` entries (the same fields, arrival and seq)."""
-    f = state["fields"]
-    return (f["portfolio_id"], f["transaction_id"], f["version"], f["status"], f["type"],
-            _date(f["trade_date"]), f.get("security_id"), _d(f.get("quantity")), _d(f.get("price")),
-            _d(f.get("amount")), _d(f.get("fees")), f.get("currency"), state["arrival"], state["seq"])
+    ledger record's version in effect, or one it superseded."""
+    f = version.fields
+    return (f.portfolio_id, f.transaction_id, f.version, f.status, f.type, _date(f.trade_date), f.security_id,
+            f.quantity, f.price, f.amount, f.fees, f.currency, version.arrival, version.seq)
+
+
+def realized_lot_rows(record: TxRecord) -> list[tuple]:
+    """A closing trade's `realized_lots` rows (none for any other record, or a cancelled one)."""
+    f = record.fields
+    close_date = _date(f.trade_date)
+    return [(f.portfolio_id, f.transaction_id, item, f.security_id, c.lot_transaction_id, _date(c.open_date),
+             close_date, c.quantity, c.proceeds_local, c.proceeds_base, c.cost_local, c.cost_base, c.gain_local,
+             c.gain_base, record.seq)
+            for item, c in enumerate(record.closed)]
 
 
 def letter_transaction(row: tuple) -> tuple[str, str, int | None] | None:
@@ -58,46 +68,43 @@ def letter_transaction(row: tuple) -> tuple[str, str, int | None] | None:
     return (key, transaction_id, version if type(version) is int else None)
 
 
-def cash_row(state: dict[str, Any]) -> tuple:
-    return (state["portfolio_id"], state["currency"], Decimal(state["balance"]), state["movers"], state["seq"])
+def cash_row(state: CashState) -> tuple:
+    return (state.portfolio_id, state.currency, state.balance, state.movers, state.seq)
 
 
 @dataclass
 class PositionChange:
     """The latest state of one position in a batch, and how much history it rewrote."""
 
-    state: dict[str, Any]
+    state: PositionState
     first_seq: int
     history_from: str | None
     contiguous: bool = True
 
-    def merge(self, newer: dict[str, Any]) -> None:
-        self.contiguous = self.contiguous and newer["seq"] == self.state["seq"] + 1
-        froms = [f for f in (self.history_from, newer["history_from"]) if f is not None]
+    def merge(self, newer: PositionState) -> None:
+        self.contiguous = self.contiguous and newer.seq == self.state.seq + 1
+        froms = [f for f in (self.history_from, newer.history_from) if f is not None]
         self.history_from = min(froms) if froms else None
         self.state = newer
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.state["portfolio_id"], self.state["security_id"])
+        return (self.state.portfolio_id, self.state.security_id)
 
     def position_row(self) -> tuple:
         s = self.state
-        qty = sum((Decimal(lot[3]) for lot in s["lots"]), Decimal(0))
-        cost_l = sum((Decimal(lot[4]) for lot in s["lots"]), Decimal(0))
-        cost_b = sum((Decimal(lot[5]) for lot in s["lots"]), Decimal(0))
-        return (s["portfolio_id"], s["security_id"], s["currency"], qty, cost_l, cost_b,
-                Decimal(s["realized_local"]), Decimal(s["realized_base"]), s["listed"], s["seq"])
+        return (s.portfolio_id, s.security_id, s.currency, s.quantity, s.cost_local, s.cost_base,
+                s.realized_local, s.realized_base, s.listed, s.seq)
 
     def lot_rows(self) -> list[tuple]:
         s = self.state
-        return [(s["portfolio_id"], s["security_id"], t, _date(o), a, Decimal(q), Decimal(cl), Decimal(cb))
-                for t, o, a, q, cl, cb in s["lots"]]
+        return [(s.portfolio_id, s.security_id, lot.transaction_id, _date(lot.open_date), lot.arrival,
+                 lot.quantity, lot.cost_local, lot.cost_base) for lot in s.lots]
 
     def history_rows(self, since: str | None) -> list[tuple]:
         s = self.state
-        return [(s["portfolio_id"], s["security_id"], _date(row[0]), *(Decimal(v) for v in row[1:]))
-                for row in s["history"] if since is None or row[0] >= since]
+        rows = (day_from_stored(row) for row in s.history if since is None or row[0] >= since)
+        return [(s.portfolio_id, s.security_id, _date(day), *figures) for day, *figures in rows]
 
 
 @dataclass
@@ -111,34 +118,39 @@ class Batch:
     fx_rates: dict[tuple, tuple] = field(default_factory=dict)
     dead_letters: dict[tuple, tuple] = field(default_factory=dict)
     transaction_versions: dict[tuple[str, str, int], tuple] = field(default_factory=dict)
+    # Per transaction: its record's seq and its realized_lots rows (replacing what is stored).
+    realized_lots: dict[tuple[str, str], tuple[int, list[tuple]]] = field(default_factory=dict)
     # Not rows of their own: what the batch tells about ingest receipts and
     # redriven dead letters (sink.dead_letter_lifecycle).
     letter_transactions: list[tuple[str, str, int | None]] = field(default_factory=list)
     reference_sources: list[tuple[str, int, int]] = field(default_factory=list)
 
-    def add_position(self, state: dict[str, Any]) -> None:
-        key = (state["portfolio_id"], state["security_id"])
+    def add_position(self, state: PositionState) -> None:
+        key = (state.portfolio_id, state.security_id)
         change = self.positions.get(key)
         if change is None:
-            self.positions[key] = PositionChange(state, state["seq"], state["history_from"])
-        elif state["seq"] > change.state["seq"]:
+            self.positions[key] = PositionChange(state, state.seq, state.history_from)
+        elif state.seq > change.state.seq:
             change.merge(state)
 
-    def add_transaction_versions(self, state: dict[str, Any]) -> None:
-        """The ledger state's version and those it superseded (a batch of the
+    def add_transaction(self, record: TxRecord) -> None:
+        """The ledger record, its version and those it superseded (a batch of the
         worker may have applied several, and only the last reaches the changelog)."""
-        for version in (*state.get("superseded", ()), state):
-            f = version["fields"]
-            key = (f["portfolio_id"], f["transaction_id"], f["version"])
+        key = (record.fields.portfolio_id, record.fields.transaction_id)
+        self.transactions[key] = transaction_row(record)
+        self.realized_lots[key] = (record.seq, realized_lot_rows(record))
+        for version in (*record.superseded, record.version()):
+            f = version.fields
+            key = (f.portfolio_id, f.transaction_id, f.version)
             known = self.transaction_versions.get(key)
-            if known is None or version["seq"] > known[-1]:
+            if known is None or version.seq > known[-1]:
                 self.transaction_versions[key] = transaction_version_row(version)
 
     def __len__(self) -> int:
         return sum(len(getattr(self, n)) for n in self.__dataclass_fields__ if n not in _NOT_ROWS)
 
 
-_NOT_ROWS = {"letter_transactions", "reference_sources"}
+_NOT_ROWS = {"letter_transactions", "reference_sources", "realized_lots"}
 
 
 def dead_letter_row(value: dict[str, Any]) -> tuple:

@@ -24,9 +24,10 @@ from aiokafka.structs import ConsumerRecord
 from folio import telemetry
 from folio.consumer_groups import positions_app_id, sink_group_id
 from folio.logs import record_fields
+from core.stored import decode
 from schemas.decode import Rejection, decode_event
 from sink.migrate import migrate
-from sink.rows import Batch, cash_row, dead_letter_row, letter_transaction, portfolio_row, transaction_row
+from sink.rows import Batch, cash_row, dead_letter_row, letter_transaction, portfolio_row
 from sink.writer import write_batch
 from folio.faults import fault_point
 from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, publish_letters
@@ -71,17 +72,15 @@ def _add(batch: Batch, r: ConsumerRecord, changelogs: dict[str, str]) -> None:
     if table is not None:
         if r.value is None:
             return
-        state = orjson.loads(r.value)
+        state = decode(table, r.value)
         if table == "positions":
             batch.add_position(state)
         elif table == "ledger":
-            f = state["fields"]
-            batch.transactions[(f["portfolio_id"], f["transaction_id"])] = transaction_row(state)
-            batch.add_transaction_versions(state)
+            batch.add_transaction(state)
         elif table == "cash":
-            batch.cash[(state["portfolio_id"], state["currency"])] = cash_row(state)
+            batch.cash[(state.portfolio_id, state.currency)] = cash_row(state)
         else:
-            batch.portfolios[state["portfolio_id"]] = portfolio_row(state)
+            batch.portfolios[state.portfolio_id] = portfolio_row(state)
         return
     if r.topic == DEAD_LETTERS_TOPIC:
         row = dead_letter_row(orjson.loads(r.value))

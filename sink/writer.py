@@ -143,6 +143,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
             await conn.executemany(UPSERT_PORTFOLIO, list(batch.portfolios.values()))
         if batch.transactions:
             await conn.executemany(UPSERT_TRANSACTION, list(batch.transactions.values()))
+            await _write_realized_lots(conn, batch)
         if batch.cash:
             await conn.executemany(UPSERT_CASH, list(batch.cash.values()))
         if batch.positions:
@@ -167,6 +168,31 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
                                   changed_instruments)
 
 
+# The transactions whose stored row is the batch's record (its seq won): their
+# realized_lots are replaced; an older record replayed late changes nothing.
+CURRENT_TRANSACTIONS = """
+SELECT t.portfolio_id, t.transaction_id FROM transactions t
+JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS k(p, t, s)
+  ON t.portfolio_id = k.p AND t.transaction_id = k.t AND t.seq = k.s
+"""
+DELETE_REALIZED_LOTS = """
+DELETE FROM realized_lots r USING unnest($1::text[], $2::text[]) AS k(p, t)
+WHERE r.portfolio_id = k.p AND r.transaction_id = k.t
+"""
+
+
+async def _write_realized_lots(conn: asyncpg.Connection, batch: Batch) -> None:
+    keys = list(batch.realized_lots)
+    current = [tuple(r) for r in await conn.fetch(CURRENT_TRANSACTIONS, [k[0] for k in keys], [k[1] for k in keys],
+                                                  [batch.realized_lots[k][0] for k in keys])]
+    if not current:
+        return
+    await conn.execute(DELETE_REALIZED_LOTS, [k[0] for k in current], [k[1] for k in current])
+    rows = [row for key in current for row in batch.realized_lots[key][1]]
+    if rows:
+        await conn.copy_records_to_table("realized_lots", records=rows)
+
+
 async def _write_transaction_versions(conn: asyncpg.Connection, batch: Batch) -> None:
     if batch.transaction_versions:
         await _upsert_columns(conn, UPSERT_TRANSACTION_VERSIONS, batch.transaction_versions.values())
@@ -188,7 +214,7 @@ async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> list[Mark]
     keys = list(batch.positions)
     stored = {(r["portfolio_id"], r["security_id"]): r["seq"] for r in await conn.fetch(
         POSITION_SEQS, [k[0] for k in keys], [k[1] for k in keys])}
-    changes = [c for c in batch.positions.values() if stored.get(c.key, 0) < c.state["seq"]]
+    changes = [c for c in batch.positions.values() if stored.get(c.key, 0) < c.state.seq]
     if not changes:
         return []
     # History: when the database holds the state just before this batch's first

@@ -22,10 +22,10 @@ from core.transaction import TxFields
 from folio import telemetry
 from folio.logs import record_fields
 from schemas.decode import Rejection, decode_event
-from streams.changelog import write_changes
 from streams.dead_letters import dead_letter
 from streams.reference_feed import ReferenceFeed
-from streams.table_store import RocksKeyValue, TableLedgerStore
+from streams.partition_transaction import PartitionTransaction
+from streams.table_store import TableLedgerStore
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,8 @@ class LedgerContext:
     fx_feed: ReferenceFeed | None
     producer: AIOKafkaProducer | None
 
-    def partition_store(self, partition: int) -> TableLedgerStore:
-        return TableLedgerStore({name: RocksKeyValue(table.data._db_for_partition(partition))
-                                 for name, table in self.tables.items()})
+    def begin(self, partition: int) -> PartitionTransaction:
+        return PartitionTransaction(self.tables, partition)
 
 
 async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
@@ -74,7 +73,8 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
     poisoned: dict[int, dict[str, Any]] = {}
     delay = 0.2
     while True:
-        store = ctx.partition_store(partition)
+        transaction = ctx.begin(partition)
+        store = transaction.store
         letters = []
         try:
             for i, incoming in enumerate(group):
@@ -94,11 +94,10 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
             poisoned[i] = incoming.dead_letter("processing_error", None,
                                                f"positions worker: {type(exc).__name__}: {exc}",
                                                _transaction_id(incoming))
-    changes = store.changes()
     delay = 0.2
     while True:
         try:
-            await write_changes(ctx.producer, ctx.tables, partition, changes)
+            await transaction.flush(ctx.producer)
             telemetry.count_outcomes("positions", group, letters)
             return letters
         except TRANSIENT as exc:

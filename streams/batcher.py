@@ -33,8 +33,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from folio import telemetry
 from folio.faults import fault_point
 from streams.batch_codec import HEADER_BYTES, pack, packed_size
-from streams.codec import dumps
-from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, letter_key
+from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, letter_key, letter_value
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ class TransactionBatcher:
             letter = dead_letter(r.topic, r.partition, r.offset, r.key, r.value, RECORD_TOO_LARGE, None,
                                  f"batcher: a record of {size} bytes exceeds the {BATCH_BYTES}-byte batch limit")
             telemetry.count_outcomes("batcher", [], [letter])  # logs it, with where the record is
-            pending.append(await self.producer.send(DEAD_LETTERS_TOPIC, dumps(letter), key=letter_key(letter)))
+            pending.append(await self.producer.send(DEAD_LETTERS_TOPIC, letter_value(letter), key=letter_key(letter)))
         self.batched += len(records)
         telemetry.count_outcomes("batcher", records, [])
         return pending

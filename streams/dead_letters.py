@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+import orjson
 from aiokafka.errors import KafkaError
 
 from schemas.decode import Rejection
 from schemas.events import DeadLetter, letter_bytes
-from streams.codec import dumps
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ async def publish_letters(producer: AIOKafkaProducer, letters: list[dict[str, An
     delay = 0.2
     while True:
         try:
-            pending = [await producer.send(DEAD_LETTERS_TOPIC, dumps(letter), key=letter_key(letter))
+            pending = [await producer.send(DEAD_LETTERS_TOPIC, letter_value(letter), key=letter_key(letter))
                        for letter in letters]
             await asyncio.gather(*pending)
             return
@@ -45,6 +45,11 @@ async def publish_letters(producer: AIOKafkaProducer, letters: list[dict[str, An
             log.warning("publishing %d dead letters failed (%r); retrying in %.1fs", len(letters), exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def letter_value(letter: dict[str, Any]) -> bytes:
+    """The Kafka value of a letter."""
+    return orjson.dumps(letter)
 
 
 def letter_key(letter: dict[str, Any]) -> bytes | None:

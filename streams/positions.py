@@ -5,7 +5,7 @@ both keyed by portfolio_id and co-partitioned, so a portfolio's whole state
 lives on one partition of four RocksDB tables. Transactions reach the agent
 as record batches (see streams.batcher: Faust's per-message cost is paid once
 per batch); each batch is applied through the pure ledger (core.ledger) and
-every touched record is written back once (streams.changelog).
+every touched record is written back once (streams.partition_transaction).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from streams.app import make_app
 from streams.apply import Incoming, LedgerContext, apply_group
 from streams.batch_codec import unpack
 from streams.batcher import TransactionBatcher
-from streams.codec import compound_key, loads
+from core.stored import compound_key, loads
 from streams.dead_letters import dead_letter, publish_letters
 from streams.reference_feed import ReferenceFeed
 
@@ -54,7 +54,7 @@ reference_input = app.topic("instruments", "prices", "fx_rates", **RAW)
 
 
 def _table(name: str, help_: str):
-    # bytes types select Faust's "raw" codec: values are our own JSON (streams.codec).
+    # bytes types select Faust's "raw" codec: values are our own JSON (core.stored).
     return app.Table(name, partitions=PARTITIONS, key_type=bytes, value_type=bytes, help=help_)
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from core.records import CashState, PortfolioState, PositionState, TxRecord
-from streams.codec import compound_key, dumps, loads
-
-TABLES = ("books", "ledger", "positions", "cash")
+from core.stored import FROM_STORED, TABLES, compound_key, encode, loads
 
 
 class KeyValue(Protocol):
@@ -69,18 +66,15 @@ class _CachedTable:
         self.dirty.add(key)
 
     def encoded_changes(self) -> list[tuple[bytes, bytes]]:
-        return [(key.encode(), dumps(self.cache[key].to_dict())) for key in sorted(self.dirty)]
+        return [(key.encode(), encode(self.cache[key])) for key in sorted(self.dirty)]
 
 
 class TableLedgerStore:
     """LedgerStore over one partition of the `books`, `ledger`, `positions` and `cash` tables."""
 
     def __init__(self, kvs: dict[str, KeyValue]) -> None:
-        self._books = _CachedTable(kvs["books"], PortfolioState.from_dict)
-        self._ledger = _CachedTable(kvs["ledger"], TxRecord.from_dict)
-        self._positions = _CachedTable(kvs["positions"], PositionState.from_dict)
-        self._cash = _CachedTable(kvs["cash"], CashState.from_dict)
-        self._tables = dict(zip(TABLES, (self._books, self._ledger, self._positions, self._cash)))
+        self._tables = {name: _CachedTable(kvs[name], FROM_STORED[name]) for name in TABLES}
+        self._books, self._ledger, self._positions, self._cash = (self._tables[name] for name in TABLES)
 
     def get_portfolio(self, portfolio_id):
         return self._books.get(portfolio_id)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from api.auth.api_keys import KeyFile, KeyRecord, find_key, parse_env_keys
 from api.auth.principal import ANONYMOUS_ADMIN, Principal
+from api.auth.sessions import issue_session, verify_session
 from api.auth.settings import AuthSettings
 from api.auth.tokens import JwtVerifier, TokenRejected, TokenWithoutRole, looks_like_jwt
 from api.errors import Forbidden, Unauthenticated
@@ -50,6 +52,22 @@ class Authenticator:
             except TokenWithoutRole as exc:
                 raise Forbidden(str(exc)) from None
         raise Unauthenticated("invalid credentials")
+
+    def sign_in(self, key: str) -> str:
+        """A dashboard session for an API key (api.auth.sessions); JWTs sign in nowhere."""
+        record = find_key(self._env_keys + self._file_records(), (key or "").strip())
+        if record is None:
+            raise Unauthenticated("invalid API key")
+        return issue_session(record, time.time())
+
+    async def authenticate_session(self, session: str) -> Principal:
+        """The principal of a dashboard session cookie: its key's, while the key exists."""
+        if not self.settings.enabled:
+            return ANONYMOUS_ADMIN
+        record = verify_session(self._env_keys + self._file_records(), session, time.time())
+        if record is None:
+            raise Unauthenticated("the dashboard session has expired or its key was revoked: sign in again")
+        return record.principal()
 
     def _file_records(self) -> list[KeyRecord]:
         if self._file is None:

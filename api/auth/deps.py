@@ -2,7 +2,10 @@
 
 - `CurrentPrincipal`: the caller (401 with a Bearer challenge when there is
   none). Credentials come as `Authorization: Bearer …` or `X-API-Key: …`;
-  both appear as security schemes in the OpenAPI document.
+  both appear as security schemes in the OpenAPI document. A GET (or HEAD)
+  without either may present the dashboard's session cookie instead
+  (api.auth.sessions): a browser sends cookies by itself, so a write must
+  always name its credential in a header (no cross-site request forgery).
 - `require_read`, `require_write`, `require_admin`: 403 below that role;
   routers are included with one of them (api.routes).
 - `ops_access("ready" | "metrics")`: the configurable guard of /health/ready
@@ -19,6 +22,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.principal import Principal, Role
+from api.auth.sessions import SESSION_COOKIE
 from api.errors import Forbidden
 
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer",
@@ -33,7 +37,12 @@ async def current_principal(
     api_key: Annotated[str | None, Security(api_key_scheme)],
 ) -> Principal:
     authenticator = request.app.state.resources.authenticator
-    principal = await authenticator.authenticate(bearer.credentials if bearer else api_key)
+    credential = bearer.credentials if bearer else api_key
+    session = request.cookies.get(SESSION_COOKIE)
+    if credential is None and session and request.method in ("GET", "HEAD"):
+        principal = await authenticator.authenticate_session(session)
+    else:
+        principal = await authenticator.authenticate(credential)
     request.state.principal = principal  # for the audit log and the access log
     return principal
 

@@ -8,17 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.queries.paging import date_clauses, paged_rows
 from api.queries.rows import Page, Paged
 from api.queries.tables import fx_rates, instruments, prices
-
-
-async def _paged(session: AsyncSession, table, clauses: list, order: tuple, page: Page) -> Paged[dict[str, Any]]:
-    total = await session.scalar(select(func.count()).select_from(table).where(*clauses))
-    query = select(table).where(*clauses).order_by(*order).limit(page.limit).offset(page.offset)
-    return Paged(total or 0, [dict(r) for r in (await session.execute(query)).mappings()])
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +30,7 @@ class InstrumentFilter:
 
 
 async def list_instruments(session: AsyncSession, where: InstrumentFilter, page: Page) -> Paged[dict[str, Any]]:
-    return await _paged(session, instruments, where.clauses(), (instruments.c.security_id.collate("C"),), page)
+    return await paged_rows(session, instruments, where.clauses(), (instruments.c.security_id.collate("C"),), page)
 
 
 async def find_instrument(session: AsyncSession, security_id: str) -> dict[str, Any] | None:
@@ -44,25 +39,21 @@ async def find_instrument(session: AsyncSession, security_id: str) -> dict[str, 
     return dict(found) if found else None
 
 
-def _dates(column, date_from: date | None, date_to: date | None) -> list:
-    return ([column >= date_from] if date_from else []) + ([column <= date_to] if date_to else [])
-
-
 async def list_prices(session: AsyncSession, security_id: str | None, date_from: date | None,
                       date_to: date | None, page: Page) -> Paged[dict[str, Any]]:
-    clauses = _dates(prices.c.price_date, date_from, date_to)
+    clauses = date_clauses(prices.c.price_date, date_from, date_to)
     if security_id is not None:
         clauses.append(prices.c.security_id == security_id)
-    return await _paged(session, prices, clauses, (prices.c.security_id.collate("C"), prices.c.price_date), page)
+    return await paged_rows(session, prices, clauses, (prices.c.security_id.collate("C"), prices.c.price_date), page)
 
 
 async def list_fx_rates(session: AsyncSession, from_currency: str | None, to_currency: str | None,
                         date_from: date | None, date_to: date | None, page: Page) -> Paged[dict[str, Any]]:
     """Quotes as published: the derived inverse of a pair is not listed."""
-    clauses = _dates(fx_rates.c.rate_date, date_from, date_to)
+    clauses = date_clauses(fx_rates.c.rate_date, date_from, date_to)
     if from_currency is not None:
         clauses.append(fx_rates.c.from_currency == from_currency)
     if to_currency is not None:
         clauses.append(fx_rates.c.to_currency == to_currency)
     order = (fx_rates.c.from_currency, fx_rates.c.to_currency, fx_rates.c.rate_date)
-    return await _paged(session, fx_rates, clauses, order, page)
+    return await paged_rows(session, fx_rates, clauses, order, page)

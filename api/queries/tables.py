@@ -88,6 +88,19 @@ transactions = Table(
     Column("cash_effect", JSONB, nullable=False),
 )
 
+realized_lots = Table(
+    "realized_lots", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("transaction_id", Text, primary_key=True),
+    Column("item", Integer, primary_key=True),
+    Column("security_id", Text, nullable=False),
+    Column("lot_transaction_id", Text),
+    Column("open_date", Date),
+    Column("close_date", Date, nullable=False),
+    _num("quantity"), _num("proceeds_local"), _num("proceeds_base"), _num("cost_local"), _num("cost_base"),
+    _num("gain_local"), _num("gain_base"),
+)
+
 dead_letters = Table(
     "dead_letters", metadata,
     Column("source_topic", Text, primary_key=True),

@@ -15,6 +15,7 @@ from api.routes import (
     allocation,
     audit,
     cash,
+    contribution,
     dead_letters,
     fx_rates,
     health,
@@ -27,6 +28,7 @@ from api.routes import (
     portfolios,
     positions,
     prices,
+    realized_gains,
     risk,
     stream,
     timeseries,
@@ -37,7 +39,8 @@ from api.routes import (
 api_router = APIRouter()
 api_router.include_router(ingest.router, dependencies=[Depends(require_write), Depends(json_body_only)])
 for module in (portfolios, positions, transactions, cash, valuation, allocation, timeseries, performance,
-               risk, history, dead_letters, income, instruments, prices, fx_rates, stream):
+               contribution, risk, history, dead_letters, income, realized_gains, instruments, prices, fx_rates,
+               stream):
     api_router.include_router(module.router, dependencies=[Depends(require_read)])
 for module in (audit, keys):
     api_router.include_router(module.router, dependencies=[Depends(require_admin)])

@@ -3,21 +3,17 @@ security and currency (core.income has the rule)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.csv_lists import CsvListRoute
-from api.deps import DateFrom, DateTo, KnownPortfolio, PageDep, SessionDep, check_date_range
-from api.errors import InvalidParameter
+from api.deps import DateFrom, DateTo, KnownPortfolio, PageDep, SessionDep, Year, year_range
 from api.models import IncomeOut, IncomeRowOut
 from api.queries.income import income_entries
 from api.queries.portfolios import portfolio_base_currency
 from core.income import income_rows
 
 router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["reports"], route_class=CsvListRoute)
-Year = Annotated[int | None, Query(ge=1, le=9999, description="calendar year (trade_date); with from/to: within it")]
 
 
 @router.get("/income", responses={404: {"description": "unknown portfolio"}})
@@ -25,12 +21,7 @@ async def read_income(portfolio_id: KnownPortfolio, session: SessionDep, page: P
                       date_from: DateFrom = None, date_to: DateTo = None) -> IncomeOut:
     """Booked DIVIDEND and INTEREST in effect (and TAX naming a security, as tax withheld),
     summed per year, security and currency; all years unless `year`, `from` or `to` narrow it."""
-    check_date_range(date_from, date_to)
-    if year is not None:
-        date_from = max(date_from or date.min, date(year, 1, 1))
-        date_to = min(date_to or date.max, date(year, 12, 31))
-        if date_from > date_to:
-            raise InvalidParameter("query", "year", "from/to lie outside the year")
+    date_from, date_to = year_range(year, date_from, date_to)
     rows = income_rows(await income_entries(session, portfolio_id, date_from, date_to))
     base_currency = await portfolio_base_currency(session, portfolio_id)
     return IncomeOut(portfolio_id=portfolio_id, base_currency=base_currency, total=len(rows), limit=page.limit,

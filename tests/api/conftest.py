@@ -26,7 +26,8 @@ from sink.migrate import migrate
 
 TABLES = ("portfolios", "positions", "lots", "position_history", "cash_balances", "transactions",
           "instruments", "prices", "fx_rates", "dead_letters", "transaction_versions", "ingest_receipts",
-          "dead_letter_redrives", "stage_starts", "stage_heartbeats", "audit_log", "stream_events", "stream_log")
+          "dead_letter_redrives", "stage_starts", "stage_heartbeats", "audit_log", "realized_lots", "daily_series",
+          "stream_events", "stream_log")
 NO_WORKER = "http://127.0.0.1:9"  # discard port: nothing answers
 
 
@@ -121,6 +122,20 @@ class Rows:
             arrival if arrival is not None else next(self._arrivals), _dec(realized_local),
             _dec(realized_base if realized_base is not None else realized_local),
             json.dumps(cash_effect or {}), next(self._seq))
+
+    async def realized_lot(self, portfolio_id: str, transaction_id: str, item: int, security_id: str,
+                           lot_transaction_id: str | None, open_date: date | None, close_date: date, *,
+                           quantity: str, proceeds: str, cost: str, fx: str = "1") -> None:
+        """One closed lot; base figures are the local ones × `fx`, the gain proceeds − cost."""
+        figures = [Decimal(v) for v in (quantity, proceeds, cost)]
+        gain = figures[1] - figures[2]
+        base = [v * Decimal(fx) for v in (figures[1], figures[2], gain)]
+        await self.conn.execute(
+            "INSERT INTO realized_lots (portfolio_id, transaction_id, item, security_id, lot_transaction_id,"
+            " open_date, close_date, quantity, proceeds_local, proceeds_base, cost_local, cost_base, gain_local,"
+            " gain_base, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)",
+            portfolio_id, transaction_id, item, security_id, lot_transaction_id, open_date, close_date,
+            figures[0], figures[1], base[0], figures[2], base[1], gain, base[2])
 
     async def dead_letter(self, source_topic: str, offset: int, reason: str, *, partition: int = 0,
                           key: str | None = None, raw_value: str = "{}", field: str | None = None,

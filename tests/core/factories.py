@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from core.ledger import apply_transaction, define_portfolio
 from core.store import MemoryStore
+from core.stored import to_stored
 from core.transaction import TxFields
 
 _ids = itertools.count(1)
@@ -85,5 +86,5 @@ def memory_state(store: MemoryStore) -> dict:
     tables = {"portfolios": store.portfolios, "txs": store.txs, "positions": store.positions, "cash": store.cash}
     return {
         "records": copy.deepcopy(tables),
-        "stored": {name: {k: v.to_dict() for k, v in table.items()} for name, table in tables.items()},
+        "stored": {name: {k: to_stored(v) for k, v in table.items()} for name, table in tables.items()},
     }

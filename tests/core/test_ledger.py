@@ -260,8 +260,8 @@ def test_a_record_keeps_the_versions_it_superseded_oldest_first_and_a_duplicate_
     book.apply(cancel(t1, 3))
     book.apply(amend(t1, 2, quantity=12))  # a duplicate
     superseded = book.tx(t1).superseded
-    assert [(v["fields"]["version"], v["fields"]["status"], v["fields"]["quantity"], v["arrival"])
-            for v in superseded] == [(1, "BOOKED", "10", 0), (2, "BOOKED", "12", 3)]
+    assert [(v.fields.version, v.fields.status, v.fields.quantity, v.arrival)
+            for v in superseded] == [(1, "BOOKED", D("10"), 0), (2, "BOOKED", D("12"), 3)]
 
 
 # --- FX of a transaction ---------------------------------------------------------------

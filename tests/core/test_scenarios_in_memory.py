@@ -13,6 +13,7 @@ from tests.support.scenario import (
     compare_cash,
     compare_dead_letters,
     compare_positions,
+    compare_realized_gains,
     compare_transactions,
     load_expected,
     scenario_params,
@@ -51,3 +52,17 @@ def test_scenario_figures_match_expected_when_replayed_in_file_order(name):
             for (p, tid), r in store.txs.items() if p == pid and r.effective})
     compare_dead_letters(m, expected["dead_letters"], dead)
     assert not m, "\n".join(m[:40]) + f"\n({len(m)} mismatches)"
+
+
+@pytest.mark.parametrize("name", scenario_params())
+def test_every_closing_trades_closed_lots_sum_to_its_expected_realized_pnl(name):
+    expected = load_expected(name)
+    store, _ = replay(name)
+    m, checked, methods = Mismatches(), 0, set()
+    for pid, exp in expected["portfolios"].items():
+        gains = {tid: [(c.gain_local, c.gain_base) for c in r.closed]
+                 for (p, tid), r in store.txs.items() if p == pid and r.effective and r.closed}
+        checked += compare_realized_gains(m, pid, exp["transactions"], gains)
+        methods.add(exp["cost_method"])
+    assert not m, "\n".join(m[:40]) + f"\n({len(m)} mismatches)"
+    assert checked > 0, f"{name}: no closing trade to check ({sorted(methods)})"

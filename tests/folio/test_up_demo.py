@@ -53,6 +53,13 @@ def test_the_first_start_prints_a_working_key_once_and_a_restart_with_demo_keeps
         anonymous = httpx.get(url, timeout=30)
         assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
         assert httpx.get(url, headers={"Authorization": "Bearer folio_wrong"}, timeout=30).status_code == 401
+        # The banner's dashboard link signs a browser in once and leaves the key out of the address.
+        link = re.findall(r"dashboard\s+(\S+)", first.output())[-1]
+        assert link == f"{first.api_url}/ui/?token={key}"
+        with httpx.Client(timeout=30) as browser:
+            signed_in = browser.get(link)
+            assert signed_in.status_code == 303 and signed_in.headers["location"] == "/ui/"
+            assert browser.get(f"{first.api_url}/portfolios").status_code == 200  # by the session cookie
         stored = (data_dir / "api-keys.json").read_text()
         assert key not in stored and '"role": "admin"' in stored
         assert (data_dir / "api-keys.json").stat().st_mode & 0o777 == 0o600

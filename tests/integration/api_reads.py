@@ -1,6 +1,7 @@
 """Reading a portfolio's figures back through Folio's HTTP API, live or from PostgreSQL."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -26,15 +27,26 @@ async def cash(client: httpx.AsyncClient, pid: str, as_of: str | None = None) ->
     return {b["currency"]: b["amount"] for b in body["balances"]}
 
 
-async def transactions(client: httpx.AsyncClient, pid: str) -> dict[str, dict[str, Any]]:
-    items, offset = [], 0
+async def all_items(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    """Every item of a paginated list, page by page."""
+    items: list[dict[str, Any]] = []
     while True:
-        body = (await client.get(f"/portfolios/{pid}/transactions",
-                                 params={"limit": 1000, "offset": offset})).raise_for_status().json()
+        body = (await client.get(path, params={"limit": 1000, "offset": len(items)})).raise_for_status().json()
         items += body["items"]
-        offset += len(body["items"])
-        if offset >= body["total"] or not body["items"]:
-            break
+        if len(items) >= body["total"] or not body["items"]:
+            return items
+
+
+async def realized_gains(client: httpx.AsyncClient, pid: str) -> dict[str, list[tuple[Decimal, Decimal]]]:
+    """Closing transaction_id → its realized-gains items' (gain_local, gain_base)."""
+    gains: dict[str, list[tuple[Decimal, Decimal]]] = {}
+    for item in await all_items(client, f"/portfolios/{pid}/realized-gains"):
+        gains.setdefault(item["transaction_id"], []).append((Decimal(item["gain_local"]), Decimal(item["gain_base"])))
+    return gains
+
+
+async def transactions(client: httpx.AsyncClient, pid: str) -> dict[str, dict[str, Any]]:
+    items = await all_items(client, f"/portfolios/{pid}/transactions")
     return {t["transaction_id"]: {"version": t["version"], "realized_local": t["realized_local"],
                                   "realized_base": t["realized_base"], "cash": t["cash_effect"]}
             for t in items}

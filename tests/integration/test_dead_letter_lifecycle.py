@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from folio.dlq import letters_with_state, redrive_run
 from folio.produce import publish
-from streams.codec import dumps
-from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter
+from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, letter_value
 
 LATE = b'{"portfolio_id":"LATE","name":"Defined late","base_currency":"USD","open_date":"2024-01-01"}'
 
@@ -62,7 +61,7 @@ async def test_a_redriven_portfolio_definition_that_is_applied_is_resolved(start
     # A definition the worker dead-lettered when its processing raised, at portfolios[0]@40.
     letter = dead_letter("portfolios", 0, 40, b"LATE", LATE, "processing_error", None,
                          "positions worker: RuntimeError: boom")
-    await publish(stack.bootstrap, DEAD_LETTERS_TOPIC, [("LATE", dumps(letter))])
+    await publish(stack.bootstrap, DEAD_LETTERS_TOPIC, [("LATE", letter_value(letter))])
     await stack.wait_idle()
 
     report = await redrive_run(stack.bootstrap, database_url=stack.dsn)

@@ -7,7 +7,8 @@ import pytest
 from tests.integration import api_reads
 from tests.integration.conftest import publish_scenario
 from tests.support.scenario import (
-    Mismatches, compare_cash, compare_dead_letters, compare_positions, compare_transactions, load_expected,
+    Mismatches, compare_cash, compare_dead_letters, compare_positions, compare_realized_gains, compare_transactions,
+    load_expected,
 )
 
 
@@ -19,6 +20,7 @@ async def _compare_everything(client: httpx.AsyncClient, expected: dict, as_of: 
         compare_cash(m, pid, exp["cash"], await api_reads.cash(client, pid, as_of))
         if as_of is None:
             compare_transactions(m, pid, exp["transactions"], await api_reads.transactions(client, pid))
+            compare_realized_gains(m, pid, exp["transactions"], await api_reads.realized_gains(client, pid))
     compare_dead_letters(m, expected["dead_letters"], await api_reads.dead_letters_by_reason(client))
     return m
 

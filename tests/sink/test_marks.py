@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from core.records import TxRecord
+from core.stored import encode
 from sink.marks import coalesce
 from sink.rows import Batch
 from sink.runner import build_batch, changelog_topics
@@ -42,13 +43,13 @@ def tx_record(portfolio_id: str, transaction_id: str, trade_date: str, seq: int,
     fields = make_tx("DEPOSIT", security=None, amount=100, trade_date=trade_date, transaction_id=transaction_id,
                      portfolio=portfolio_id, version=version)
     state = TxRecord(fields, arrival=seq, fx=Decimal(1), cash={"USD": Decimal(100)}, seq=seq)
-    return Record(LEDGER_TOPIC, 0, next(_offsets), portfolio_id.encode(), orjson.dumps(state.to_dict()))
+    return Record(LEDGER_TOPIC, 0, next(_offsets), portfolio_id.encode(), encode(state))
 
 
 def cancel_record(portfolio_id: str, transaction_id: str, seq: int, version: int) -> Record:
     booked = make_tx("DEPOSIT", security=None, amount=100, transaction_id=transaction_id, portfolio=portfolio_id)
     state = TxRecord(cancel(booked, version), arrival=seq, fx=None, seq=seq)
-    return Record(LEDGER_TOPIC, 0, next(_offsets), portfolio_id.encode(), orjson.dumps(state.to_dict()))
+    return Record(LEDGER_TOPIC, 0, next(_offsets), portfolio_id.encode(), encode(state))
 
 
 def price_record(security_id: str, day: str, price: str = "10", offset: int | None = None) -> Record:

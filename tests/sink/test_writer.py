@@ -10,10 +10,11 @@ import orjson
 
 from core.ledger import apply_transaction, define_portfolio
 from core.store import MemoryStore
+from core.stored import encode
 from sink.runner import build_batch, changelog_topics
 from sink.writer import write_batch
 from streams.dead_letters import dead_letter
-from tests.core.factories import make_tx
+from tests.core.factories import D, cancel, make_tx
 
 CHANGELOGS = changelog_topics("folio")
 TOPIC = {table: topic for topic, table in CHANGELOGS.items()}
@@ -30,7 +31,7 @@ class Record:
 
 
 def changelog(table: str, state) -> Record:
-    return Record(TOPIC[table], 0, next(_offsets), b"k", orjson.dumps(state.to_dict()))
+    return Record(TOPIC[table], 0, next(_offsets), b"k", encode(state))
 
 
 class Ledger:
@@ -149,3 +150,29 @@ async def test_a_price_correction_wins_and_a_replay_of_the_original_does_not(db)
     await write_batch(db, build_batch([price(5, "10.00"), price(9, "10.50")], CHANGELOGS))
     await write_batch(db, build_batch([price(5, "10.00")], CHANGELOGS))
     assert await db.fetchval("SELECT price FROM prices WHERE security_id = 'S1'") == Decimal("10.50")
+
+
+async def _realized_lots(db):
+    return [tuple(r) for r in await db.fetch(
+        "SELECT transaction_id, item, lot_transaction_id, open_date::text, close_date::text, quantity,"
+        " proceeds_local, cost_local, gain_local, gain_base FROM realized_lots ORDER BY transaction_id, item")]
+
+
+async def test_a_closing_trades_realized_lots_follow_its_latest_record_and_a_late_replay_changes_none(db):
+    ledger = Ledger()
+    ledger.apply(make_tx("BUY", quantity=10, price=100, trade_date="2024-01-01", transaction_id="B1"))
+    ledger.apply(make_tx("BUY", quantity=10, price=110, trade_date="2024-01-02", transaction_id="B2"))
+    sell = ledger.apply(make_tx("SELL", quantity=15, price=120, fees=3, trade_date="2024-01-05",
+                                transaction_id="S1"))
+    first = ledger.records()
+    await write_batch(db, build_batch(first, CHANGELOGS))
+    # Net proceeds 15 × 120 − 3 = 1797: 10/15 → 1198 against B1's 1000; 599 against 5 of B2 (550).
+    assert await _realized_lots(db) == [
+        ("S1", 0, "B1", "2024-01-01", "2024-01-05", D(10), D(1198), D(1000), D(198), D(198)),
+        ("S1", 1, "B2", "2024-01-02", "2024-01-05", D(5), D(599), D(550), D(49), D(49))]
+
+    ledger.apply(cancel(sell, 2))
+    await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
+    assert await _realized_lots(db) == []
+    await write_batch(db, build_batch(first, CHANGELOGS))  # the older record replayed after a crash
+    assert await _realized_lots(db) == []

@@ -21,6 +21,7 @@ from rocksdict import Options, Rdict
 from core.fx import FxBook
 from core.ledger import apply_transaction, define_portfolio
 from core.store import MemoryStore
+from core.stored import to_stored
 from streams.table_store import TABLES, DictKeyValue, RocksKeyValue, TableLedgerStore
 from tests.core.factories import D, cancel, make_tx
 
@@ -250,12 +251,12 @@ def test_table_backed_figures_equal_the_memory_store_figures_exactly(backend):
     # Not just equal in value: every stored record encodes to the same dict as the memory one.
     table = TableLedgerStore(backend.kvs)
     for (pid, tid), record in memory.txs.items():
-        assert table.get_tx(pid, tid).to_dict() == record.to_dict()
+        assert to_stored(table.get_tx(pid, tid)) == to_stored(record)
     for (pid, sid), position in memory.positions.items():
-        assert table.get_position(pid, sid).to_dict() == position.to_dict()
+        assert to_stored(table.get_position(pid, sid)) == to_stored(position)
     for (pid, ccy), cash in memory.cash.items():
-        assert table.get_cash(pid, ccy).to_dict() == cash.to_dict()
-    assert table.get_portfolio("P1").to_dict() == memory.get_portfolio("P1").to_dict()
+        assert to_stored(table.get_cash(pid, ccy)) == to_stored(cash)
+    assert to_stored(table.get_portfolio("P1")) == to_stored(memory.get_portfolio("P1"))
 
 
 def test_a_duplicate_or_a_rejected_event_writes_nothing(backend):

@@ -149,6 +149,27 @@ def compare_transactions(m: Mismatches, pid: str, expected: dict[str, dict], act
             m.dec(f"{pid}/{tid}.cash.{c}", a, got_cash.get(c))
 
 
+def compare_realized_gains(m: Mismatches, pid: str, expected: dict[str, dict],
+                           gains: dict[str, list[tuple[Decimal, Decimal]]]) -> int:
+    """`gains`: closing transaction_id → its realized-gains items' (gain_local, gain_base).
+
+    Per closing trade the items must sum to expected.json's realized P&L; a trade that
+    realized something must have items, and one with items must have realized it.
+    Returns how many closing trades were checked."""
+    closing = {tid for tid, exp in expected.items()
+               if Decimal(exp["realized_local"]) != 0 or Decimal(exp["realized_base"]) != 0}
+    for tid in sorted(set(gains) - set(expected)):
+        m.append(f"{pid}/{tid}: realized-gains items for a transaction not in effect")
+    for tid in sorted(closing | (set(gains) & set(expected))):
+        items = gains.get(tid, [])
+        if not items:
+            m.append(f"{pid}/{tid}: realized {expected[tid]['realized_local']} but no realized-gains items")
+            continue
+        m.dec(f"{pid}/{tid}.gains_local", expected[tid]["realized_local"], sum((g for g, _ in items), Decimal(0)))
+        m.dec(f"{pid}/{tid}.gains_base", expected[tid]["realized_base"], sum((g for _, g in items), Decimal(0)))
+    return len(closing)
+
+
 def compare_dead_letters(m: Mismatches, expected: dict, by_reason: dict[str, int]) -> None:
     if expected["by_reason"] != by_reason:
         m.append(f"dead letters: expected {expected['by_reason']}, got {by_reason}")

@@ -58,6 +58,8 @@ ENDPOINTS = {
     "GET position-history": ("GET", "/portfolios/P2/position-history", None),
     "GET /dead-letters": ("GET", "/dead-letters", None),
     "GET income": ("GET", "/portfolios/P2/income", None),
+    "GET realized-gains": ("GET", "/portfolios/P2/realized-gains", None),
+    "GET contribution": ("GET", "/portfolios/P2/contribution", None),
     "GET /instruments": ("GET", "/instruments", None),
     "GET /audit": ("GET", "/audit", None),
     "POST portfolios": ("POST", "/ingest/portfolios",
@@ -73,17 +75,20 @@ ENDPOINTS = {
     "GET /health/live": ("GET", "/health/live", None),
     "GET /health/ready": ("GET", "/health/ready", None),
     "GET /metrics": ("GET", "/metrics", None),
+    "GET /ui/": ("GET", "/ui/", None),
 }
 
 # What a caller with every right gets from each endpoint (the seeded data's answers).
 OK = {name: (202 if method == "POST" else 200) for name, (method, _, _) in ENDPOINTS.items()}
 READS = [n for n in ENDPOINTS if n.startswith("GET") and "health" not in n and "metrics" not in n
-         and n != "GET /audit"]
+         and n not in ("GET /audit", "GET /ui/")]
 P2_READS = [n for n in READS if n not in ("GET /portfolios", "GET /dead-letters", "GET /instruments")]
 INGEST = [n for n in ENDPOINTS if n.startswith("POST") and "redrive" not in n]
 # The test client is on loopback, where readiness and metrics are open by default; readiness then
 # answers 503 past the guard (no broker, no stage heartbeats in this test).
 OPS = {"GET /health/live": 200, "GET /health/ready": 503, "GET /metrics": 200}
+# The dashboard's page is open to anyone: it holds no data (api.ui), its figures come from the API.
+PAGES = {"GET /ui/": 200}
 
 
 def _row(reads: int, p2_reads: int, ingest: int | dict[str, int], redrive: int) -> dict[str, int]:
@@ -93,6 +98,7 @@ def _row(reads: int, p2_reads: int, ingest: int | dict[str, int], redrive: int) 
     row["POST /dead-letters/redrive"] = redrive
     row["GET /audit"] = 200 if redrive == 202 else redrive  # admin only, like the redrive
     row.update(OPS)
+    row.update(PAGES)
     return row
 
 

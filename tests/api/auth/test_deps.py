@@ -15,9 +15,13 @@ from tests.api.auth.test_access_matrix import seed
 from tests.api.auth.tokens_factory import AUDIENCE, ISSUER, SECRET, claims, hs256
 
 # Public on purpose: liveness, and the API's own documentation.
-PUBLIC = {"/health/live", "/docs", "/openapi.json"}
-# The offline docs' assets (api.docs): a mount, walked as one route; its files are checked below.
-STATIC = "/static"
+PUBLIC = {"/health/live", "/docs", "/openapi.json", "/ui/"}
+# The offline docs' and the dashboard's assets (api.docs, api.ui): mounts, walked as one route each;
+# a file of each is checked below.
+STATIC = {"/static": "/static/docs-init.js", "/ui/assets": "/ui/assets/app.js"}
+# The dashboard's sign-in and sign-out (api.ui): open, they only set or clear the session cookie.
+# Sign-in is given no key here (422 naming it); sign-out answers with the redirect to the page.
+SESSION_ROUTES = {("POST", "/ui/session"): 422, ("POST", "/ui/sign-out"): 303}
 ENV_KEYS = "k-read=read,k-read-p1=read:P1,k-admin=admin,eyJhbGciOiJIUzI1NiJ9.looks.likeajwt=admin"
 
 
@@ -48,9 +52,11 @@ async def test_every_route_is_either_public_or_asks_for_credentials():
         for method, path in every_route(app):
             concrete = re.sub(r"\{[^}]+\}", "X1", path)
             response = await client.request(method, concrete, json=[] if method == "POST" else None)
-            if path == STATIC:
-                asset = await client.get(f"{STATIC}/docs-init.js")
+            if path in STATIC:
+                asset = await client.get(STATIC[path])
                 assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
+            elif (method, path) in SESSION_ROUTES:
+                assert response.status_code == SESSION_ROUTES[(method, path)], (method, path)
             elif path in PUBLIC:
                 assert response.status_code == 200, (method, path)
             else:
