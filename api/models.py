@@ -282,6 +282,46 @@ class ValuationOut(BaseModel):
     total_base: Money | None
 
 
+# --- the position stream (GET /portfolios/{id}/stream): each event's data -----
+
+class StreamPositionOut(PositionOut):
+    """`position`: the security's new ledger figures, valued at the latest quotes."""
+
+    portfolio_id: str
+
+
+class StreamCashOut(BaseModel):
+    """`cash`: a currency's new balance."""
+
+    portfolio_id: str
+    currency: str
+    balance: Money
+    amount_base: Money | None
+    fx: Money | None
+    valuation_status: ValuationStatus
+
+
+class StreamTransactionOut(BaseModel):
+    """`transaction`: a version put in effect (booked, cancelled) or dead-lettered."""
+
+    portfolio_id: str
+    transaction_id: str
+    version: int | None = Field(description="null: a dead letter whose version cannot be read")
+    status: Literal["booked", "cancelled", "dead_lettered"]
+    reason: str | None = Field(None, description="dead_lettered: the dead letter's reason")
+    field: str | None = Field(None, description="dead_lettered: the field it names, if any")
+    type: str | None = None
+    trade_date: date | None = None
+    security_id: str | None = None
+
+
+class StreamResetOut(BaseModel):
+    """`reset`: the events after `last_event_id` are no longer kept; reload over REST."""
+
+    reason: str
+    last_event_id: str
+
+
 class SeriesPointOut(BaseModel):
     date: date
     mv: Money | None

@@ -12,6 +12,7 @@ from api.db import Database
 from api.live import LiveClient
 from api.publisher import KafkaPublisher
 from api.settings import ApiSettings
+from api.stream import StreamHub
 
 
 class Resources:
@@ -21,6 +22,7 @@ class Resources:
         self.authenticator = Authenticator(settings.auth)
         self._live: LiveClient | None = None
         self._publisher: KafkaPublisher | None = None
+        self._stream: StreamHub | None = None
         self._starting: asyncio.Task | None = None
         # One redrive at a time: two at once would re-publish the same letters twice.
         self.redrive_lock = asyncio.Lock()
@@ -38,6 +40,13 @@ class Resources:
             self._publisher = KafkaPublisher(self.settings.kafka_bootstrap, self.settings.broker_timeout)
         return self._publisher
 
+    @property
+    def stream(self) -> StreamHub:
+        """The position stream's listener, started by its first subscriber."""
+        if self._stream is None:
+            self._stream = StreamHub(self.database, self.settings.stream_queue)
+        return self._stream
+
     def start(self) -> None:
         """Connect the producer in the background: a broker that is down must not
         keep the read side from starting (ingestion retries on its first request)."""
@@ -52,6 +61,9 @@ class Resources:
         if self._publisher is not None:
             await self._publisher.stop()
             self._publisher = None
+        if self._stream is not None:
+            await self._stream.aclose()
+            self._stream = None
         if self._live is not None:
             await self._live.aclose()
             self._live = None

@@ -17,6 +17,10 @@
   browser (CORS); unset, no cross-origin call is approved.
 - `FOLIO_MAX_BODY_BYTES`: the largest request body a write endpoint reads
   (default 8 MiB); a longer one answers 413.
+- `FOLIO_STREAM_HEARTBEAT`: seconds between the position stream's keep-alive
+  comments (default 15); `FOLIO_STREAM_QUEUE`: events that may wait for one
+  stream client before it is disconnected (default 5000). How far back a
+  stream resumes is the sink's FOLIO_STREAM_RETENTION (folio.config).
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ from folio.config import load_settings
 DEFAULT_WORKER_URL = "http://127.0.0.1:6066"
 # 10,000 items (the most one request may hold) of about 400 bytes each, twice over.
 DEFAULT_MAX_BODY_BYTES = 8 << 20
+DEFAULT_STREAM_HEARTBEAT = 15.0
+DEFAULT_STREAM_QUEUE = 5000  # one sink batch (FOLIO_SINK_BATCH) of one portfolio fits
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class ApiSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     worker_token: str | None = None  # FOLIO_WORKER_TOKEN (folio.config)
     cors_origins: tuple[str, ...] = ()  # none: no cross-origin answer is approved
+    stream_heartbeat: float = DEFAULT_STREAM_HEARTBEAT
+    stream_queue: int = DEFAULT_STREAM_QUEUE
     # Closed by default: with no keys and no JWT configured nobody gets in.
     auth: AuthSettings = AuthSettings()
 
@@ -72,5 +80,7 @@ class ApiSettings:
             max_body_bytes=int(os.environ.get("FOLIO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
             auth=AuthSettings.from_env(),
             worker_token=folio.worker_token,
+            stream_heartbeat=float(os.environ.get("FOLIO_STREAM_HEARTBEAT", DEFAULT_STREAM_HEARTBEAT)),
+            stream_queue=int(os.environ.get("FOLIO_STREAM_QUEUE", DEFAULT_STREAM_QUEUE)),
             cors_origins=tuple(o.strip() for o in os.environ.get("FOLIO_CORS_ORIGINS", "").split(",") if o.strip()),
         )

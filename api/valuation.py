@@ -7,7 +7,8 @@ pure valuation runs, so live and historical figures follow one rule.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,9 +20,12 @@ from api.queries.live import live_cash, live_positions
 from api.queries.market import market_on
 from api.queries.positions import positions_as_of
 from api.queries.rows import CashRow, PositionRow
+from api.queries.series import income_bases
+from api.queries.stream import Book, current_books
 from core.market import Quotes, instrument_currency
 from core.quote_snapshot import SnapshotQuotes
-from core.valuation import PortfolioValuation, PositionInput, value_portfolio
+from core.valuation import (CashValue, PortfolioValuation, PositionInput, PositionValue, value_cash,
+                            value_portfolio, value_position, weigh)
 
 ZERO = Decimal(0)
 
@@ -45,3 +49,42 @@ async def value_as_of(session: AsyncSession, portfolio_id: str, base_currency: s
     cash = await cash_as_of(session, portfolio_id, on)
     market = await market_on(session, [r.security_id for r in rows], on)
     return value_rows(rows, cash, base_currency, market, on, income_base)
+
+
+@dataclass(frozen=True, slots=True)
+class ValuedBook:
+    """A portfolio valued now from PostgreSQL: its ledger rows, the quotes, the valuation."""
+
+    book: Book
+    valuation: PortfolioValuation
+    quotes: Quotes
+
+    def position(self, row: PositionRow) -> PositionValue:
+        """One position's figures (e.g. an event's) valued like the book, weighed in its total."""
+        value = value_position(row.security_id, instrument_currency(self.quotes, row.security_id, row.currency),
+                               row.quantity, row.cost_local, row.cost_base, row.realized_local, row.realized_base,
+                               self.valuation.base_currency, self.quotes, None)
+        return weigh(value, self.valuation.known_total_mv_base)
+
+    def cash(self, row: CashRow) -> CashValue:
+        return value_cash(row.currency, row.amount, self.valuation.base_currency, self.quotes, None)
+
+
+async def value_current(session: AsyncSession, portfolio_ids: list[str],
+                        unchanged: Mapping[str, ValuedBook] | None = None) -> dict[str, ValuedBook]:
+    """Known portfolios valued as the sink last wrote them, at the latest prices and rates in PostgreSQL:
+    what the position stream sends (the sink's rows and the market data it stored commit together
+    with the stream's events, so a valuation never lags the event that triggers it).
+
+    `unchanged`: earlier valuations of portfolios whose ledger rows have not moved since; only the
+    market is read again for them."""
+    unchanged = {pid: unchanged[pid] for pid in portfolio_ids if unchanged and pid in unchanged}
+    fresh = [pid for pid in portfolio_ids if pid not in unchanged]
+    books = {pid: v.book for pid, v in unchanged.items()}
+    incomes = {pid: v.valuation.income_base for pid, v in unchanged.items()}
+    if fresh:
+        books.update(await current_books(session, fresh))
+        incomes.update(await income_bases(session, fresh))
+    market = await market_on(session, {r.security_id for b in books.values() for r in b.positions}, date.max)
+    return {pid: ValuedBook(b, value_rows(b.positions, b.cash, b.base_currency, market, None, incomes[pid]), market)
+            for pid, b in books.items()}

@@ -187,7 +187,7 @@ def value_portfolio(positions: Iterable[PositionInput], cash: Mapping[str, Decim
     sec_complete = all(v.mv_base is not None for v in values)
     cash_complete = all(c.mv_base is not None for c in cash_values)
     total = known_sec + known_cash
-    weighted = [_weighted(v, total) for v in values]
+    weighted = [weigh(v, total) for v in values]
     unrealized = (sum((v.unrealized_base for v in values), ZERO)
                   if all(v.unrealized_base is not None for v in values) else None)
     return PortfolioValuation(
@@ -204,7 +204,8 @@ def value_portfolio(positions: Iterable[PositionInput], cash: Mapping[str, Decim
     )
 
 
-def _weighted(value: PositionValue, total: Decimal) -> PositionValue:
+def weigh(value: PositionValue, total: Decimal) -> PositionValue:
+    """The position with its weight in a portfolio of total value `total` (in base)."""
     if value.mv_base is None or total == 0:
         return value
     return replace(value, weight=float(div(value.mv_base, total)))

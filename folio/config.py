@@ -24,6 +24,9 @@ class Settings:
     # (FOLIO_WORKER_TOKEN): anyone who can reach a worker's port must not read
     # what the API's access control guards. Unset: the pages are open.
     worker_token: str | None = None
+    # How long (seconds) the position stream's event log keeps rows: how far back
+    # a client can resume with Last-Event-ID (FOLIO_STREAM_RETENTION; the sink prunes).
+    stream_retention: float = 86400.0
 
     @property
     def keys_file(self) -> Path:
@@ -54,4 +57,5 @@ def load_settings() -> Settings:
         api_keys_file=Path(os.environ["FOLIO_API_KEYS_FILE"]).resolve() if os.environ.get("FOLIO_API_KEYS_FILE")
         else None,
         worker_token=os.environ.get("FOLIO_WORKER_TOKEN") or None,
+        stream_retention=float(os.environ.get("FOLIO_STREAM_RETENTION", "86400")),
     )

@@ -10,6 +10,7 @@ from datetime import date
 import asyncpg
 
 from sink import dead_letter_lifecycle as lifecycle
+from sink import stream_log
 from sink.marks import Mark, previous_transactions, record_marks
 from sink.rows import Batch
 
@@ -164,6 +165,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
         await lifecycle.resolve_applied(conn, keyed, batch.reference_sources)
         if batch.transaction_versions:
             await lifecycle.resolve_duplicates(conn)
+        await stream_log.append(conn, batch, previous, changed_prices, changed_fx)
         return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx,
                                   changed_instruments)
 

@@ -41,15 +41,27 @@ async def horizon(session: AsyncSession, portfolio_id: str) -> date | None:
     return await session.scalar(select(func.portfolio_horizon(portfolio_id)))
 
 
+# Net income booked (DIVIDEND, INTEREST: amount − fees, at each one's booked rate).
+_t = transactions
+_NET_INCOME = func.coalesce(func.sum((_t.c.amount - func.coalesce(_t.c.fees, 0))
+                                     * func.coalesce(_t.c.fx_applied, 1)), 0)
+_INCOME = (_t.c.status == "BOOKED", _t.c.type.in_(("DIVIDEND", "INTEREST")))
+
+
 async def income_base(session: AsyncSession, portfolio_id: str, as_of: date | None) -> Decimal:
-    """Net income booked (DIVIDEND, INTEREST: amount − fees, at each one's booked rate)."""
-    t = transactions
-    net = (t.c.amount - func.coalesce(t.c.fees, 0)) * func.coalesce(t.c.fx_applied, 1)
-    query = select(func.coalesce(func.sum(net), 0)).where(
-        t.c.portfolio_id == portfolio_id, t.c.status == "BOOKED", t.c.type.in_(("DIVIDEND", "INTEREST")))
+    """Net income booked up to `as_of` (None: all)."""
+    query = select(_NET_INCOME).where(_t.c.portfolio_id == portfolio_id, *_INCOME)
     if as_of is not None:
-        query = query.where(t.c.trade_date <= as_of)
+        query = query.where(_t.c.trade_date <= as_of)
     return Decimal(await session.scalar(query))
+
+
+async def income_bases(session: AsyncSession, portfolio_ids: list[str]) -> dict[str, Decimal]:
+    """Net income booked so far of each portfolio (0 when none)."""
+    query = (select(_t.c.portfolio_id, _NET_INCOME).where(_t.c.portfolio_id.in_(portfolio_ids), *_INCOME)
+             .group_by(_t.c.portfolio_id))
+    found = {pid: Decimal(total) for pid, total in await session.execute(query)}
+    return {pid: found.get(pid, Decimal(0)) for pid in portfolio_ids}
 
 
 # One row of arrays: analytics need floats anyway (returns are ratios), and

@@ -43,6 +43,14 @@ positions = Table(
     Column("listed", Boolean, nullable=False),
 )
 
+cash_balances = Table(
+    "cash_balances", metadata,
+    Column("portfolio_id", Text, primary_key=True),
+    Column("currency", Text, primary_key=True),
+    _num("balance"),
+    Column("movers", Integer, nullable=False),
+)
+
 lots = Table(
     "lots", metadata,
     Column("portfolio_id", Text, primary_key=True),

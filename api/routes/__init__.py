@@ -30,6 +30,7 @@ from api.routes import (
     prices,
     realized_gains,
     risk,
+    stream,
     timeseries,
     transactions,
     valuation,
@@ -38,7 +39,8 @@ from api.routes import (
 api_router = APIRouter()
 api_router.include_router(ingest.router, dependencies=[Depends(require_write), Depends(json_body_only)])
 for module in (portfolios, positions, transactions, cash, valuation, allocation, timeseries, performance,
-               contribution, risk, history, dead_letters, income, realized_gains, instruments, prices, fx_rates):
+               contribution, risk, history, dead_letters, income, realized_gains, instruments, prices, fx_rates,
+               stream):
     api_router.include_router(module.router, dependencies=[Depends(require_read)])
 for module in (audit, keys):
     api_router.include_router(module.router, dependencies=[Depends(require_admin)])

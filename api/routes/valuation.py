@@ -9,6 +9,7 @@ from api.deps import DatabaseDep, IsoDate, LiveDep, PortfolioId
 from api.models import ValuationOut
 from api.queries.portfolios import portfolio_base_currency
 from api.queries.series import income_base
+from api.responses import valuation_out
 from api.valuation import value_as_of, value_live
 
 router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["valuation"])
@@ -30,11 +31,4 @@ async def read_valuation(
             base_currency = await portfolio_base_currency(session, portfolio_id)
             valued = await value_as_of(session, portfolio_id, base_currency, as_of,
                                        await income_base(session, portfolio_id, as_of))
-    return ValuationOut(
-        portfolio_id=portfolio_id, as_of=as_of, source="live" if as_of is None else "db",
-        base_currency=valued.base_currency, complete=valued.complete,
-        mv_base=valued.securities_mv_base, cash_base=valued.cash_mv_base,
-        known_mv_base=valued.known_securities_mv_base, known_cash_base=valued.known_cash_mv_base,
-        cost_base=valued.cost_base, unrealized_base=valued.unrealized_base, realized_base=valued.realized_base,
-        income_base=valued.income_base, total_base=valued.total_base,
-    )
+    return valuation_out(portfolio_id, as_of, "live" if as_of is None else "db", valued)

@@ -26,7 +26,8 @@ from sink.migrate import migrate
 
 TABLES = ("portfolios", "positions", "lots", "position_history", "cash_balances", "transactions",
           "instruments", "prices", "fx_rates", "dead_letters", "transaction_versions", "ingest_receipts",
-          "dead_letter_redrives", "stage_starts", "stage_heartbeats", "audit_log", "realized_lots", "daily_series")
+          "dead_letter_redrives", "stage_starts", "stage_heartbeats", "audit_log", "realized_lots", "daily_series",
+          "stream_events", "stream_log")
 NO_WORKER = "http://127.0.0.1:9"  # discard port: nothing answers
 
 

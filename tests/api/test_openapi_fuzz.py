@@ -64,6 +64,9 @@ SEED_EVENTS = {
          "security_id": "SEC-B", "quantity": "1", "price": "100", "currency": "EUR"}],
 }
 TEMPLATES = {topic: events[-1] for topic, events in SEED_EVENTS.items()}
+# An answer that never ends cannot be read whole: the stream's inputs (portfolio id, scope,
+# Last-Event-ID) are tested in tests/api/test_stream.py and tests/integration/test_position_stream.py.
+ENDLESS = {"/portfolios/{portfolio_id}/stream"}
 
 
 def _schema():
@@ -164,6 +167,8 @@ def _run_operations(base_url: str, headers: dict[str, str], counts: Counter, fai
     for result in schema.get_all_operations():
         operation = result.ok()
         label = f"{operation.method.upper()} {operation.path}"
+        if operation.path in ENDLESS:
+            continue
         raw_operation = schema.raw_schema["paths"][operation.path][operation.method.lower()]
 
         def check(case) -> None:

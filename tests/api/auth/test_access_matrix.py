@@ -16,6 +16,7 @@ from folio.topics import PACKAGED_TOPICS_FILE, apply_topics, load_topics
 from api.auth.tokens import JwtSettings
 from tests.api.auth.tokens_factory import AUDIENCE, ISSUER, SECRET, claims, hs256
 from tests.api.live_state import live_answer, lot, position
+from tests.support.sse import stream_opening
 
 KEYS = {"read": "k-read", "read_p1": "k-read-p1", "write": "k-write", "write_p1": "k-write-p1", "admin": "k-admin"}
 ENV_KEYS = "k-read=read,k-read-p1=read:P1,k-write=write,k-write-p1=write:P1,k-admin=admin"
@@ -49,6 +50,7 @@ ENDPOINTS = {
     "GET transaction": ("GET", "/portfolios/P2/transactions/T1", None),
     "GET cash": ("GET", "/portfolios/P2/cash", None),
     "GET valuation": ("GET", "/portfolios/P2/valuation", None),
+    "GET stream": ("GET", "/portfolios/P2/stream", None),
     "GET allocation": ("GET", "/portfolios/P2/allocation", None),
     "GET timeseries": ("GET", "/portfolios/P2/timeseries", None),
     "GET performance": ("GET", "/portfolios/P2/performance", None),
@@ -180,7 +182,10 @@ async def test_every_credential_gets_the_expected_status_from_every_endpoint(
     client = await authed_client()
     method, path, body = ENDPOINTS[endpoint]
 
-    response = await client.request(method, path, json=body, headers=CREDENTIALS[credential]())
+    if endpoint == "GET stream":
+        response = await stream_opening(client.app, path, CREDENTIALS[credential]())
+    else:
+        response = await client.request(method, path, json=body, headers=CREDENTIALS[credential]())
 
     OBSERVED[(credential, endpoint)] = response.status_code
     assert response.status_code == EXPECTED[credential][endpoint], response.text

@@ -41,6 +41,7 @@ def test_the_route_walk_sees_the_routes_of_included_routers():
     routes = every_route(create_app(ApiSettings(database_url=None, auth=AuthSettings())))
 
     assert ("POST", "/ingest/transactions") in routes and ("GET", "/portfolios/{portfolio_id}/risk") in routes
+    assert ("GET", "/portfolios/{portfolio_id}/stream") in routes
 
 
 async def test_every_route_is_either_public_or_asks_for_credentials():
