@@ -30,6 +30,7 @@ from sink.migrate import migrate
 from sink.rows import Batch, cash_row, dead_letter_row, letter_transaction, portfolio_row
 from sink.writer import write_batch
 from folio.faults import fault_point
+from streams.reference_feed import FETCH_WAIT_MS
 from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, publish_letters
 
 log = logging.getLogger("folio.sink")
@@ -234,6 +235,9 @@ class Sink:
             bootstrap_servers=self.bootstrap, group_id=sink_group_id(self.app_id),
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20,
+            # A change should reach PostgreSQL and the position stream within tens of ms: a
+            # broker may hold a fetch until this wait ends (Kafka's default 500; tansu does).
+            fetch_max_wait_ms=FETCH_WAIT_MS,
         )
         await consumer.start()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)

@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from folio import telemetry
 from folio.faults import fault_point
 from streams.batch_codec import HEADER_BYTES, pack, packed_size
+from streams.reference_feed import FETCH_WAIT_MS
 from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, letter_key, letter_value
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ class TransactionBatcher:
             enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=min(3000, max(100, self.session_timeout_ms // 3)),
-            max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
+            max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20,
+            fetch_max_wait_ms=FETCH_WAIT_MS)  # as the feeds: a broker may hold a fetch this long
         await self.consumer.start()
         self._task = asyncio.create_task(self._run())
 

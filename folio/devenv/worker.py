@@ -4,7 +4,8 @@
 
 takes exactly the arguments of the `faust` command. It first installs the
 tansu high-watermark correction (see `folio.devenv.tansu_highwater`) so table
-recovery reads changelogs to their true end, then hands over to Faust's CLI.
+recovery reads changelogs to their true end, and the short fetch wait
+(`folio.devenv.tansu_fetch_wait`), then hands over to Faust's CLI.
 Only the dev harness (`folio up`, tests) starts workers this way; against real
 Kafka run plain `faust -A streams.<topology> worker`.
 """
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import sys
 
-from folio.devenv import tansu_highwater
+from folio.devenv import tansu_fetch_wait, tansu_highwater
 
 
 def main(argv: list[str] | None = None) -> None:
     tansu_highwater.install()
+    tansu_fetch_wait.install()
     # Imported after the patch so nothing can bind the unpatched method first.
     from faust.cli.faust import cli
 
