@@ -8,6 +8,7 @@ import pytest
 from api.auth.settings import AuthSettings
 from tests.api.auth.test_access_matrix import ENDPOINTS, P2_READS, seed
 from tests.api.live_state import live_answer, lot, position
+from tests.support.sse import stream_opening
 
 ENV_KEYS = "k-read=read,k-read-p1=read:P1,k-write-p1=write:P1"
 SCOPED = {"Authorization": "Bearer k-read-p1"}
@@ -33,10 +34,16 @@ async def test_a_p1_key_gets_for_p2_exactly_the_answer_of_a_portfolio_that_does_
     path = ENDPOINTS[endpoint][1]
     nope = path.replace("/P2", "/P-NOPE")
 
-    p2 = await client.get(path, headers=SCOPED)
-    nope_scoped = await client.get(nope, headers=SCOPED)
-    nope_unscoped = await client.get(nope, headers=UNSCOPED)
-    p2_unscoped = await client.get(path, headers=UNSCOPED)
+    async def get(where: str, headers: dict[str, str]):
+        # The stream never ends: read only how it answers.
+        if endpoint == "GET stream":
+            return await stream_opening(client.app, where, headers)
+        return await client.get(where, headers=headers)
+
+    p2 = await get(path, SCOPED)
+    nope_scoped = await get(nope, SCOPED)
+    nope_unscoped = await get(nope, UNSCOPED)
+    p2_unscoped = await get(path, UNSCOPED)
 
     assert p2_unscoped.status_code == 200  # P2 is there: only the scope hides it
     assert p2.status_code == nope_scoped.status_code == nope_unscoped.status_code == 404
