@@ -137,10 +137,13 @@ class Batch:
             state.portfolio_id, state.security_id, day, state.quantity, state.cost_local, state.cost_base,
             state.realized_local, state.realized_base)
 
-    def delete_day(self, key: str) -> None:
-        """A day's tombstone on the `days` changelog (its key: portfolio, security, date)."""
-        portfolio_id, security_id, _ = key.split(SEP, 2)
-        self.history[(portfolio_id, security_id, _date(day_from_key(key)))] = None
+    def delete_day(self, key: bytes | None) -> None:
+        """A day's tombstone on the `days` changelog (its key: portfolio, security, date);
+        raises ValueError for a key that is none of those (the sink dead-letters the record)."""
+        if key is None:
+            raise ValueError("a days tombstone without a key")
+        portfolio_id, security_id, _ = key.decode().split(SEP, 2)
+        self.history[(portfolio_id, security_id, _date(day_from_key(key.decode())))] = None
 
     def add_transaction(self, record: TxRecord) -> None:
         """The ledger record, its version and those it superseded (a batch of the

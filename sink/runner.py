@@ -73,7 +73,7 @@ def _add(batch: Batch, r: ConsumerRecord, changelogs: dict[str, str]) -> None:
     if table is not None:
         if r.value is None:
             if table == "days":
-                batch.delete_day(r.key.decode())
+                batch.delete_day(r.key)
             return
         state = decode(table, r.value)
         if table == "days":

@@ -66,13 +66,16 @@ class PartitionTransaction:
 
     async def flush(self, producer: AIOKafkaProducer) -> int:
         """Write every changed record (RocksDB, changelog, persisted offset); how many."""
-        await self._send(producer, self.unsent)
-        self.unsent = {}
         changes = self.store.changes()
-        self.databases["books"].write([(PENDING, _encode(changes) if changes else None)])
-        self._write_tables(changes)
-        await self._send(producer, changes)
+        if self.unsent:
+            await self._send(producer, self.unsent)
+            self.unsent = {}
+            if not changes:
+                self.databases["books"].write([(PENDING, None)])
         if changes:
+            self.databases["books"].write([(PENDING, _encode(changes))])
+            self._write_tables(changes)
+            await self._send(producer, changes)
             self.databases["books"].write([(PENDING, None)])
         return sum(len(items) for items in changes.values())
 

@@ -90,3 +90,12 @@ async def test_a_bad_period_is_a_422_naming_it(client, params, field):
     response = await client.get("/portfolios/P1/contribution", params=params)
     assert response.status_code == 422
     assert field in str(response.json()["detail"][0]["loc"])
+
+
+@pytest.mark.parametrize("params, field", [({"from": "0001-01-01", "to": "2024-01-10"}, "from"),
+                                           ({"to": "9999-12-31"}, "to"), ({"period": "\x00"}, "period"),
+                                           ({"from": "2024-01-01\x00"}, "from"), ({"limit": "many"}, "limit")])
+async def test_hostile_parameters_are_a_422_naming_them(client, params, field):
+    response = await client.get("/portfolios/P1/contribution", params=params)
+    assert response.status_code == 422, response.text[:300]
+    assert field in str(response.json()["detail"][0]["loc"])

@@ -78,3 +78,14 @@ async def test_an_impossible_period_is_a_422_naming_the_parameter(client, params
     response = await client.get("/portfolios/P1/realized-gains", params=params)
     assert response.status_code == 422
     assert field in str(response.json()["detail"][0]["loc"])
+
+
+@pytest.mark.parametrize("params, field", [({"security_id": "A\x00B"}, "security_id"),
+                                           ({"security_id": "x" * 10_000}, "security_id"),
+                                           ({"year": 0}, "year"), ({"year": 10000}, "year"),
+                                           ({"year": "1e99"}, "year"), ({"from": "0001-01-01"}, "from"),
+                                           ({"limit": 10**9}, "limit"), ({"offset": -1}, "offset")])
+async def test_hostile_parameters_are_a_422_naming_them(client, params, field):
+    response = await client.get("/portfolios/P1/realized-gains", params=params)
+    assert response.status_code == 422, response.text[:300]
+    assert field in str(response.json()["detail"][0]["loc"])

@@ -187,3 +187,13 @@ async def test_a_closing_trades_realized_lots_follow_its_latest_record_and_a_lat
     assert await _realized_lots(db) == []
     await write_batch(db, build_batch(first, CHANGELOGS))  # the older record replayed after a crash
     assert await _realized_lots(db) == []
+
+
+async def test_a_days_tombstone_without_a_readable_key_is_set_aside_and_the_rest_is_written(db):
+    ledger = Ledger()
+    ledger.apply(make_tx("BUY", quantity=10, price=100, trade_date="2024-01-01"))
+    bad = [Record(TOPIC["days"], 0, next(_offsets), key, None) for key in (None, b"\xff\xfe", b"P1-no-separator")]
+    rejected: list = []
+    await write_batch(db, build_batch([*ledger.records(), *bad], CHANGELOGS, rejected))
+    assert [type(exc) for _, exc in rejected] == [ValueError, UnicodeDecodeError, ValueError]
+    assert await _history(db) == [("2024-01-01", 10, 1000, 0)]

@@ -6,9 +6,8 @@ from datetime import date
 import pytest
 
 from api.auth.settings import AuthSettings
-from tests.api.auth.test_access_matrix import ENDPOINTS, P2_READS, seed
+from tests.api.auth.test_access_matrix import ENDPOINTS, P2_READS, answer, seed
 from tests.api.live_state import live_answer, lot, position
-from tests.support.sse import stream_opening
 
 ENV_KEYS = "k-read=read,k-read-p1=read:P1,k-write-p1=write:P1"
 SCOPED = {"Authorization": "Bearer k-read-p1"}
@@ -35,10 +34,7 @@ async def test_a_p1_key_gets_for_p2_exactly_the_answer_of_a_portfolio_that_does_
     nope = path.replace("/P2", "/P-NOPE")
 
     async def get(where: str, headers: dict[str, str]):
-        # The stream never ends: read only how it answers.
-        if endpoint == "GET stream":
-            return await stream_opening(client.app, where, headers)
-        return await client.get(where, headers=headers)
+        return await answer(client, "GET", where, None, headers)
 
     p2 = await get(path, SCOPED)
     nope_scoped = await get(nope, SCOPED)
