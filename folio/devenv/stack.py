@@ -158,6 +158,9 @@ class Stack:
                 self.s3 = SeaweedS3(self.broker_store, logs)
                 await asyncio.to_thread(self.s3.start)
                 self.supervisor.record("seaweedfs", self.s3.pid)
+                if self.s3.moved_metadata:
+                    self.report.append(f"folio: moved the broker store's metadata ({self.s3.moved_metadata}) from "
+                                       "LevelDB to SQLite, which syncs every write")
                 if "broker" in found:
                     mended = await asyncio.to_thread(mend_store, self.s3.filer_url, BUCKET)
                     if mended:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import httpx
 from aiokafka.record.util import calc_crc32c
 
+from folio.devenv.seaweed import filer_listing
+
 log = logging.getLogger(__name__)
 
 _TAIL = 64  # batch objects checked per partition
@@ -58,9 +60,9 @@ def mend_store(filer_url: str, bucket: str, timeout: float = 30.0) -> list[Repai
     # Just after a start the filer answers 500 until its volume server has registered: retried.
     transport = _RetryingTransport(deadline=time.monotonic() + 120.0)
     with httpx.Client(base_url=filer_url, timeout=timeout, transport=transport) as filer:
-        for cluster in _list(filer, f"/buckets/{bucket}/clusters/"):
-            for topic in _list(filer, f"{cluster}/topics/"):
-                for partition in _list(filer, f"{topic}/partitions/"):
+        for cluster in filer_listing(filer, f"/buckets/{bucket}/clusters/"):
+            for topic in filer_listing(filer, f"{cluster}/topics/"):
+                for partition in filer_listing(filer, f"{topic}/partitions/"):
                     repairs += _mend_partition(filer, partition)
     return repairs
 
@@ -99,7 +101,7 @@ def _mend_partition(filer: httpx.Client, partition: str) -> list[Repair]:
 
 def _batch_bases(filer: httpx.Client, partition: str) -> list[int]:
     return sorted(int(name.rsplit("/", 1)[-1][: -len(_BATCH_SUFFIX)])
-                  for name in _list(filer, f"{partition}/records/") if name.endswith(_BATCH_SUFFIX))
+                  for name in filer_listing(filer, f"{partition}/records/") if name.endswith(_BATCH_SUFFIX))
 
 
 def _exists(filer: httpx.Client, path: str) -> bool:
@@ -126,24 +128,6 @@ def _last_offset_delta(filer: httpx.Client, path: str) -> int:
 
 def _object_name(base_offset: int) -> str:
     return f"{base_offset:020d}{_BATCH_SUFFIX}"
-
-
-def _list(filer: httpx.Client, directory: str) -> list[str]:
-    """Full paths of a filer directory's entries, all pages."""
-    paths: list[str] = []
-    last = ""
-    while True:
-        answer = filer.get(directory, params={"limit": 1000, "lastFileName": last},
-                           headers={"Accept": "application/json"})
-        if answer.status_code == 404:
-            return paths
-        answer.raise_for_status()
-        page = answer.json()
-        entries = page.get("Entries") or []
-        paths += [entry["FullPath"] for entry in entries]
-        if not page.get("ShouldDisplayLoadMore") or not entries:
-            return paths
-        last = page["LastFileName"]
 
 
 def _put(filer: httpx.Client, path: str, content: bytes) -> None:
