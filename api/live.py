@@ -7,11 +7,19 @@ when one worker dies. A worker that answers is never skipped: its 503 during
 a rebalance is the answer (every worker is rebalancing then). The answer is
 the raw state: `{"book", "positions", "cash"}` as core.stored stores
 them. Shaping it into API rows is `api.queries.live`.
+
+Each answer carries the worker's version of it (an ETag, see
+streams.live_versions); the last state of up to `cache_size` portfolios is
+kept with it, the worker is asked with `If-None-Match`, and a 304 returns the
+kept state: no rebuild on the worker, no parse here. An answer without an
+ETag (forwarded by a worker that does not own the portfolio) drops the kept
+state. Kept states are shared between requests: readers never change them.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -27,14 +35,23 @@ def _origin(response: httpx.Response) -> str:
 
 
 class LiveClient:
-    def __init__(self, base_url: str, timeout: float = 5.0, token: str | None = None) -> None:
+    def __init__(self, base_url: str, timeout: float = 5.0, token: str | None = None,
+                 cache_size: int = 1024) -> None:
         self.base_urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
         headers = {"Authorization": f"Bearer {token}"} if token else None
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True, headers=headers)
+        self.cache_size = cache_size
+        self._kept: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()  # portfolio -> (ETag, state)
 
     async def portfolio(self, portfolio_id: str) -> dict[str, Any] | None:
         """The portfolio's live state, or None when the worker does not know it."""
-        response = await self._get(f"/live/portfolios/{quote(portfolio_id, safe='')}/")
+        kept = self._kept.get(portfolio_id)
+        response = await self._get(f"/live/portfolios/{quote(portfolio_id, safe='')}/",
+                                   {"If-None-Match": kept[0]} if kept else None)
+        if response.status_code == 304 and kept is not None:
+            self._kept.move_to_end(portfolio_id)
+            return kept[1]
+        self._kept.pop(portfolio_id, None)
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -46,6 +63,11 @@ class LiveClient:
         if not (isinstance(state, dict) and isinstance(state.get("book"), dict)
                 and isinstance(state.get("positions"), list) and isinstance(state.get("cash"), list)):
             raise WorkerUnavailable(f"worker at {_origin(response)} gave an unexpected answer")
+        etag = response.headers.get("ETag")
+        if etag:
+            self._kept[portfolio_id] = (etag, state)
+            while len(self._kept) > self.cache_size:
+                self._kept.popitem(last=False)
         return state
 
     async def require_portfolio(self, portfolio_id: str) -> dict[str, Any]:
@@ -76,12 +98,12 @@ class LiveClient:
 
         return dict(zip(self.base_urls, await asyncio.gather(*(one(url) for url in self.base_urls))))
 
-    async def _get(self, path: str) -> httpx.Response:
+    async def _get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
         """The first reachable worker's answer."""
         failures = []
         for url in self.base_urls:
             try:
-                return await self._client.get(url + path)
+                return await self._client.get(url + path, headers=headers)
             except httpx.HTTPError as exc:
                 failures.append(f"worker at {url} unreachable: {type(exc).__name__}: {exc}".rstrip(": "))
         raise WorkerUnavailable("; ".join(failures))

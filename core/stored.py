@@ -34,6 +34,11 @@ def compound_key(*parts: str) -> str:
     return SEP.join(parts)
 
 
+def portfolio_of_key(key: str) -> str:
+    """The portfolio a record of any table belongs to: every key starts with its id."""
+    return key.split(SEP, 1)[0]
+
+
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 

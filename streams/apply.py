@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -18,13 +18,15 @@ from aiokafka.errors import KafkaError
 
 from core.fx import FxBook
 from core.ledger import Duplicate, Rejected, apply_transaction, define_portfolio
+from core.stored import portfolio_of_key
 from core.transaction import TxFields
 from folio import telemetry
 from folio.logs import record_fields
 from schemas.decode import Rejection, decode_event
 from streams.dead_letters import dead_letter
 from streams.reference_feed import ReferenceFeed
-from streams.partition_transaction import PartitionTransaction
+from streams.live_versions import LiveVersions
+from streams.partition_transaction import Changes, PartitionTransaction
 from streams.table_store import TableLedgerStore
 
 log = logging.getLogger(__name__)
@@ -55,9 +57,13 @@ class LedgerContext:
     fx_book: FxBook
     fx_feed: ReferenceFeed | None
     producer: AIOKafkaProducer | None
+    live_versions: LiveVersions = field(default_factory=LiveVersions)
 
     def begin(self, partition: int) -> PartitionTransaction:
-        return PartitionTransaction(self.tables, partition)
+        return PartitionTransaction(self.tables, partition, self._written)
+
+    def _written(self, changes: Changes) -> None:
+        self.live_versions.written(portfolio_of_key(key.decode()) for items in changes.values() for key, _ in items)
 
 
 async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],

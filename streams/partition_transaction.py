@@ -30,6 +30,7 @@ of the batch (its RocksDB, and `PENDING`, stayed on the dead worker's disk).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -50,9 +51,12 @@ Changes = dict[str, list[tuple[bytes, bytes | None]]]
 class PartitionTransaction:
     """The state of one partition of the positions worker's Faust tables for one batch."""
 
-    def __init__(self, tables: dict[str, Any], partition: int) -> None:
+    def __init__(self, tables: dict[str, Any], partition: int,
+                 on_written: Callable[[Changes], None] | None = None) -> None:
         self.tables = tables
         self.partition = partition
+        # Told what was written, right after each RocksDB write (live reads' versions).
+        self.on_written = on_written
         # Faust keeps one RocksDB database per table partition; the ledger needs gets, range
         # scans and batched writes on exactly that database, which Faust's table API does not offer.
         self.databases = {name: RocksKeyValue(table.data._db_for_partition(partition))
@@ -83,6 +87,8 @@ class PartitionTransaction:
         for name, items in changes.items():
             self.databases[name].write(items)
             fault_point("worker:after_rocksdb")
+        if changes and self.on_written is not None:
+            self.on_written(changes)
 
     async def _send(self, producer: AIOKafkaProducer, changes: Changes) -> None:
         for name, items in changes.items():

@@ -86,12 +86,14 @@ def _apply_fx(key: bytes | None, value: bytes | None) -> None:
     decoded = _decoded("fx_rates", key, value)
     if isinstance(decoded, FxRate):
         context.fx_book.put(decoded.from_currency, decoded.to_currency, decoded.rate_date.isoformat(), decoded.rate)
+        context.live_versions.market_moved()
 
 
 def _apply_price(key: bytes | None, value: bytes | None) -> None:
     decoded = _decoded("prices", key, value)
     if isinstance(decoded, Price):
         market.prices.put(decoded.security_id, decoded.price_date.isoformat(), decoded.price, decoded.currency)
+        context.live_versions.market_moved()
 
 
 def _apply_instrument(key: bytes | None, value: bytes | None) -> None:
@@ -99,6 +101,7 @@ def _apply_instrument(key: bytes | None, value: bytes | None) -> None:
     if isinstance(decoded, Instrument):
         market.instruments[decoded.security_id] = InstrumentInfo(
             decoded.security_id, decoded.name, decoded.currency, decoded.asset_class, decoded.sector, decoded.country)
+        context.live_versions.market_moved()
 
 
 @app.service
@@ -283,8 +286,12 @@ async def live_portfolio(web, request, portfolio_id: str):
         return web.json({"error": "this page answers the Folio API only (FOLIO_WORKER_TOKEN)"}, status=401)
     checks = _serving_checks()
     if not all(checks.values()):
+        context.live_versions.tables_reloaded()
         return web.json({"error": "rebalancing: live reads resume when it ends", **checks,
                          "worker": _worker_identity()}, status=503)
+    etag = context.live_versions.etag(portfolio_id)
+    if request.headers.get("If-None-Match") == etag:
+        return web.bytes(b"", status=304, headers={"ETag": etag})
     book = _state(books, portfolio_id)
     if book is None:
         return web.json({"error": "unknown portfolio"}, status=404)
@@ -296,4 +303,21 @@ async def live_portfolio(web, request, portfolio_id: str):
     # no live read needs them (history is served from PostgreSQL).
     slim = [{k: v for k, v in p.items() if k not in ("entries", "history")} for p in held]
     return web.json({"book": book, "positions": slim, "cash": balances, "market": quotes,
-                     "worker": _worker_identity()})
+                     "worker": _worker_identity()}, headers={"ETag": etag})
+
+
+# Tables change without a write of ours while partitions move (recovery from the
+# changelog, standby promotion): no earlier live answer of this worker stays valid.
+@app.on_partitions_revoked.connect
+async def _revoked(sender, revoked, **kwargs) -> None:
+    context.live_versions.tables_reloaded()
+
+
+@app.on_partitions_assigned.connect
+async def _assigned(sender, assigned, **kwargs) -> None:
+    context.live_versions.tables_reloaded()
+
+
+@app.on_rebalance_complete.connect
+async def _rebalanced(sender, **kwargs) -> None:
+    context.live_versions.tables_reloaded()

@@ -80,8 +80,8 @@ def tables(tmp_path):
         table.data.db.close()
 
 
-async def _apply(tables, producer, *txs):
-    transaction = PartitionTransaction(tables, 0)
+async def _apply(tables, producer, *txs, on_written=None):
+    transaction = PartitionTransaction(tables, 0, on_written)
     for arrival, tx in txs:
         if tx is None:
             define_portfolio(transaction.store, DEFINITION, arrival)
@@ -141,3 +141,30 @@ async def test_a_crash_between_two_tables_writes_is_finished_by_the_next_flush_t
     finally:
         for table in clean.values():
             table.data.db.close()
+
+
+async def test_every_write_tells_its_listener_which_keys_it_wrote_a_finished_crashed_batch_included(
+        tables, monkeypatch):
+    """What live reads' versions (streams.live_versions) are bumped from."""
+    producer = RecordingProducer()
+    told: list[set[str]] = []
+
+    def listener(changes) -> None:
+        told.append({name for name, items in changes.items() if items})
+
+    await _apply(tables, producer, (0, None), (1, make_tx("BUY", quantity=10, price=10, transaction_id="B1")),
+                 on_written=listener)
+    assert told == [{"books", "ledger", "positions", "cash", "entries", "days"}]
+
+    def crash(point: str) -> None:
+        if point == "worker:after_rocksdb":
+            raise SystemExit(70)
+    monkeypatch.setattr("streams.partition_transaction.fault_point", crash)
+    with pytest.raises(SystemExit):
+        await _apply(tables, producer, (2, make_tx("DEPOSIT", security=None, amount=5, transaction_id="D1")),
+                     on_written=listener)
+    monkeypatch.undo()
+    told.clear()
+    # The next transaction object finishes the crashed batch's writes (the ledger and cash) and says so.
+    PartitionTransaction(tables, 0, listener)
+    assert told == [{"ledger", "cash"}]
