@@ -7,6 +7,7 @@ pure valuation runs, so live and historical figures follow one rule.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -39,8 +40,24 @@ def value_rows(rows: Sequence[PositionRow], cash: Sequence[CashRow], base_curren
 
 
 def value_live(state: dict[str, Any], income_base: Decimal = ZERO) -> PortfolioValuation:
+    """The live state valued; the same kept state (api.live: unchanged since the worker's last
+    answer) with the same income is valued once."""
+    key = (id(state), income_base)
+    memo = _LIVE_VALUATIONS.get(key)
+    if memo is not None and memo[0] is state:
+        _LIVE_VALUATIONS.move_to_end(key)
+        return memo[1]
     quotes = SnapshotQuotes(state["market"])
-    return value_rows(live_positions(state), live_cash(state), quotes.base, quotes, None, income_base)
+    valued = value_rows(live_positions(state), live_cash(state), quotes.base, quotes, None, income_base)
+    # The state is held with its valuation, so its id cannot be reused while the entry lives.
+    _LIVE_VALUATIONS[key] = (state, valued)
+    while len(_LIVE_VALUATIONS) > _LIVE_VALUATIONS_KEPT:
+        _LIVE_VALUATIONS.popitem(last=False)
+    return valued
+
+
+_LIVE_VALUATIONS: OrderedDict[tuple[int, Decimal], tuple[dict[str, Any], PortfolioValuation]] = OrderedDict()
+_LIVE_VALUATIONS_KEPT = 1024
 
 
 async def value_as_of(session: AsyncSession, portfolio_id: str, base_currency: str, on: date,
