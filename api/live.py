@@ -14,58 +14,67 @@ kept with it, the worker is asked with `If-None-Match`, and a 304 returns the
 kept state: no rebuild on the worker, no parse here. An answer without an
 ETag (forwarded by a worker that does not own the portfolio) drops the kept
 state. Kept states are shared between requests: readers never change them.
+
+The worker is asked over aiohttp, not httpx: about 40 us of client CPU per
+request here against about 390 us (a live read's main cost once the answer is
+kept).
 """
 from __future__ import annotations
 
 import asyncio
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 
 from api.errors import WorkerUnavailable, unknown_portfolio
 from folio.telemetry import STAGE_METRICS_PATH
 
 
-def _origin(response: httpx.Response) -> str:
-    return f"{response.url.scheme}://{response.url.netloc.decode()}"
+@dataclass(frozen=True, slots=True)
+class WorkerAnswer:
+    origin: str  # scheme://host:port of the worker asked
+    status: int
+    etag: str | None
+    body: bytes
 
 
 class LiveClient:
     def __init__(self, base_url: str, timeout: float = 5.0, token: str | None = None,
                  cache_size: int = 1024) -> None:
         self.base_urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True, headers=headers)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None  # made in the event loop that uses it
         self.cache_size = cache_size
         self._kept: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()  # portfolio -> (ETag, state)
 
     async def portfolio(self, portfolio_id: str) -> dict[str, Any] | None:
         """The portfolio's live state, or None when the worker does not know it."""
         kept = self._kept.get(portfolio_id)
-        response = await self._get(f"/live/portfolios/{quote(portfolio_id, safe='')}/",
-                                   {"If-None-Match": kept[0]} if kept else None)
-        if response.status_code == 304 and kept is not None:
+        answer = await self._get(f"/live/portfolios/{quote(portfolio_id, safe='')}/",
+                                 {"If-None-Match": kept[0]} if kept else None)
+        if answer.status == 304 and kept is not None:
             self._kept.move_to_end(portfolio_id)
             return kept[1]
         self._kept.pop(portfolio_id, None)
-        if response.status_code == 404:
+        if answer.status == 404:
             return None
-        if response.status_code != 200:
-            raise WorkerUnavailable(f"worker at {_origin(response)} answered HTTP {response.status_code}")
+        if answer.status != 200:
+            raise WorkerUnavailable(f"worker at {answer.origin} answered HTTP {answer.status}")
         try:
-            state = json.loads(response.content, parse_float=Decimal)
+            state = json.loads(answer.body, parse_float=Decimal)
         except ValueError:
             state = None
         if not (isinstance(state, dict) and isinstance(state.get("book"), dict)
                 and isinstance(state.get("positions"), list) and isinstance(state.get("cash"), list)):
-            raise WorkerUnavailable(f"worker at {_origin(response)} gave an unexpected answer")
-        etag = response.headers.get("ETag")
-        if etag:
-            self._kept[portfolio_id] = (etag, state)
+            raise WorkerUnavailable(f"worker at {answer.origin} gave an unexpected answer")
+        if answer.etag:
+            self._kept[portfolio_id] = (answer.etag, state)
             while len(self._kept) > self.cache_size:
                 self._kept.popitem(last=False)
         return state
@@ -78,35 +87,51 @@ class LiveClient:
 
     async def ping(self) -> None:
         """Raises WorkerUnavailable unless the worker says it serves live reads."""
-        response = await self._get("/ready/")
-        if response.status_code >= 500:
-            raise WorkerUnavailable(f"worker at {_origin(response)} answered HTTP {response.status_code}")
+        answer = await self._get("/ready/")
+        if answer.status >= 500:
+            raise WorkerUnavailable(f"worker at {answer.origin} answered HTTP {answer.status}")
 
     async def stage_counters(self) -> dict[str, dict[str, Any] | str]:
         """Each listed worker's own counters (folio.telemetry.StageCounters.snapshot()), or why not, by URL."""
         async def one(url: str) -> dict[str, Any] | str:
             try:
-                response = await self._client.get(url + STAGE_METRICS_PATH)
-            except httpx.HTTPError as exc:
-                return f"worker at {url} unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
-            if response.status_code != 200:
-                return f"worker at {url} answered HTTP {response.status_code}"
+                answer = await self._ask(url, STAGE_METRICS_PATH, None)
+            except _UNREACHABLE as exc:
+                return _unreachable(url, exc)
+            if answer.status != 200:
+                return f"worker at {url} answered HTTP {answer.status}"
             try:
-                return response.json()
+                return json.loads(answer.body)
             except ValueError:
                 return f"worker at {url} gave an unexpected answer"
 
         return dict(zip(self.base_urls, await asyncio.gather(*(one(url) for url in self.base_urls))))
 
-    async def _get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def _get(self, path: str, headers: dict[str, str] | None = None) -> WorkerAnswer:
         """The first reachable worker's answer."""
         failures = []
         for url in self.base_urls:
             try:
-                return await self._client.get(url + path, headers=headers)
-            except httpx.HTTPError as exc:
-                failures.append(f"worker at {url} unreachable: {type(exc).__name__}: {exc}".rstrip(": "))
+                return await self._ask(url, path, headers)
+            except _UNREACHABLE as exc:
+                failures.append(_unreachable(url, exc))
         raise WorkerUnavailable("; ".join(failures))
 
+    async def _ask(self, url: str, path: str, headers: dict[str, str] | None) -> WorkerAnswer:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+        async with self._session.get(url + path, headers=headers) as response:
+            return WorkerAnswer(f"{response.url.scheme}://{response.url.host}:{response.url.port}", response.status,
+                                response.headers.get("ETag"), await response.read())
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+
+# Connection refused, reset, DNS, a timeout: the worker did not answer (any HTTP status is an answer).
+_UNREACHABLE = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def _unreachable(url: str, exc: BaseException) -> str:
+    return f"worker at {url} unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
