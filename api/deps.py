@@ -79,7 +79,7 @@ async def portfolio_in_scope(portfolio_id: PortfolioPath, principal: CurrentPrin
 PortfolioId = Annotated[str, Depends(portfolio_in_scope)]
 
 
-def json_body_only(request: Request) -> None:
+async def json_body_only(request: Request) -> None:
     """Writes take `application/json` only (415 otherwise, before the body is read;
     a write without any body, e.g. a redrive, may say nothing).
 
@@ -93,18 +93,18 @@ def json_body_only(request: Request) -> None:
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {media_type or 'missing'!r}")
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     return request.app.state.resources
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_settings(resources: ResourcesDep) -> ApiSettings:
+async def get_settings(resources: ResourcesDep) -> ApiSettings:
     return resources.settings
 
 
-def get_database(resources: ResourcesDep) -> Database:
+async def get_database(resources: ResourcesDep) -> Database:
     return resources.database
 
 
@@ -116,15 +116,15 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_live_client(resources: ResourcesDep) -> LiveClient:
+async def get_live_client(resources: ResourcesDep) -> LiveClient:
     return resources.live
 
 
-def get_publisher(resources: ResourcesDep) -> Publisher:
+async def get_publisher(resources: ResourcesDep) -> Publisher:
     return resources.publisher
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, at most 1000")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
 ) -> Page:
@@ -151,7 +151,7 @@ async def known_portfolio(portfolio_id: PortfolioId, session: SessionDep) -> str
 KnownPortfolio = Annotated[str, Depends(known_portfolio)]
 
 
-def period_params(
+async def period_params(
     from_: Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD, inclusive")] = None,
     to: Annotated[IsoDate | None, Query(description="YYYY-MM-DD, inclusive; default as_of")] = None,
     period: Annotated[str | None, Query(max_length=16, description="MTD, QTD, YTD, 1M, 3M, 6M, nY, SI or Y<year>")] = None,
