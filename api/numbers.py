@@ -1,4 +1,4 @@
-"""Exact decimal arithmetic and text for the API (same rules as core.numbers).
+"""Exact decimal arithmetic and text for the API, in core.numbers' context.
 
 Money and quantities leave the API as JSON strings without exponent; `-0`
 and `0.00` are written "0", like the worker's state, so live and PostgreSQL
@@ -7,10 +7,9 @@ answers read the same.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import Decimal
 
-CTX = Context(prec=34, rounding=ROUND_HALF_EVEN)
-ZERO = Decimal(0)
+from core.numbers import CTX, ZERO
 
 
 def total(values: Iterable[Decimal]) -> Decimal:

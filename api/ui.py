@@ -6,7 +6,8 @@ which the API accepts for GET requests only: `/ui/?token=KEY` (the link
 `folio up` prints) or the sign-in form's POST to `/ui/session`. Either answers
 303 to `/ui/`, so the key never stays in the address bar or the history. The
 page and its assets are open (they hold no data); every figure on it comes
-from the API with the cookie.
+from the API with the cookie. With auth off the page is served as
+`<body data-auth="off">` and shows no "Sign out".
 """
 from __future__ import annotations
 
@@ -61,7 +62,11 @@ async def dashboard(request: Request) -> Response:
     token = request.query_params.get("token")
     if token is not None:
         return _signed_in(request, token)
-    return HTMLResponse((ASSETS_DIR / "index.html").read_text())
+    page = (ASSETS_DIR / "index.html").read_text()
+    if not request.app.state.resources.authenticator.enabled:
+        # FOLIO_AUTH=off: no session to end, so the page hides "Sign out" (app.js reads this).
+        page = page.replace("<body>", '<body data-auth="off">', 1)
+    return HTMLResponse(page)
 
 
 @router.post(f"{UI_PATH}/session")

@@ -24,11 +24,10 @@ from api.queries.rows import CashRow, PositionRow
 from api.queries.series import income_bases
 from api.queries.stream import Book, current_books
 from core.market import Quotes, instrument_currency
+from core.numbers import ZERO
 from core.quote_snapshot import SnapshotQuotes
 from core.valuation import (CashValue, PortfolioValuation, PositionInput, PositionValue, value_cash,
                             value_portfolio, value_position, weigh)
-
-ZERO = Decimal(0)
 
 
 def value_rows(rows: Sequence[PositionRow], cash: Sequence[CashRow], base_currency: str, quotes: Quotes,

@@ -3,16 +3,24 @@
 Long enough for every analytics endpoint to say something: daily prices and FX
 rates for every instrument and benchmark, deposits and withdrawals (so MWR and
 TWR differ), dividends, a fee, and more than a year of history (1Y, YTD, MTD…).
+No cash balance is ever negative: before a transaction that would overdraw a
+currency, that currency is deposited first (the shortfall, rounded up to
+TOP_UP), so buying in EUR or GBP from a USD book is funded like a real one.
 """
 from __future__ import annotations
 
 import json
 import random
+from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
+from types import SimpleNamespace
+
+from core.cash import CASH_RULES
 
 START = date(2025, 9, 1)
 DAYS = 446  # through Friday 2026-11-20
+TOP_UP = Decimal(10000)  # a currency's deposit covers its shortfall, rounded up to this
 
 INSTRUMENTS = [
     {"security_id": "AAPL", "name": "Apple Inc.", "currency": "USD", "asset_class": "EQUITY",
@@ -78,12 +86,21 @@ def _transactions(rng: random.Random, days: list[date], closes: dict[tuple[str, 
     ccy = {i["security_id"]: i["currency"] for i in INSTRUMENTS}
     for pid, (base, universe) in plans.items():
         n = 0
+        cash: dict[str, Decimal] = defaultdict(Decimal)
 
-        def tx(**fields):
+        def emit(**fields):
             nonlocal n
             n += 1
             out.append({"topic": "transactions", "key": pid,
                         "value": {"transaction_id": f"{pid}-{n:04d}", "portfolio_id": pid, **fields}})
+            cash[fields["currency"]] += _cash_effect(fields)
+
+        def tx(**fields):
+            after = cash[fields["currency"]] + _cash_effect(fields)
+            if after < 0:  # fund the currency first: the demo never shows negative cash
+                top_up = (-after / TOP_UP).to_integral_value(ROUND_CEILING) * TOP_UP
+                emit(type="DEPOSIT", trade_date=fields["trade_date"], amount=str(top_up), currency=fields["currency"])
+            emit(**fields)
 
         tx(type="DEPOSIT", trade_date=days[0].isoformat(), amount="1000000", currency=base)
         held: dict[str, int] = {}
@@ -112,6 +129,12 @@ def _transactions(rng: random.Random, days: list[date], closes: dict[tuple[str, 
                    amount=_q(held[sid] * 0.8), currency=ccy[sid])
         tx(type="FEE", trade_date=days[-1].isoformat(), amount="250", currency=base)
     return out
+
+
+def _cash_effect(fields: dict) -> Decimal:
+    """The cash a demo transaction moves in its currency (core.cash's rules)."""
+    tx = SimpleNamespace(**{f: Decimal(fields.get(f, "0")) for f in ("quantity", "price", "amount", "fees")})
+    return CASH_RULES[fields["type"]](tx)
 
 
 def demo_jsonl() -> str:

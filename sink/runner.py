@@ -26,6 +26,7 @@ from folio.consumer_groups import positions_app_id, sink_group_id
 from folio.logs import record_fields
 from core.stored import decode
 from schemas.decode import Rejection, decode_event
+from sink import stream_log
 from sink.migrate import migrate
 from sink.rows import Batch, cash_row, dead_letter_row, letter_transaction, portfolio_row
 from sink.writer import write_batch
@@ -141,7 +142,7 @@ class Sink:
         while True:
             conn = await self._connection()
             try:
-                return await write_batch(conn, batch)
+                marks = await write_batch(conn, batch)
             except RECORD_FAULTS:
                 raise
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
@@ -158,6 +159,17 @@ class Sink:
                 telemetry.count_retry("database")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            else:
+                await self._prune_stream_log(conn)
+                return marks
+
+    @staticmethod
+    async def _prune_stream_log(conn: asyncpg.Connection) -> None:
+        """After the batch committed, in transactions of its own: a failed prune never undoes a write."""
+        try:
+            await stream_log.prune_if_due(conn)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("pruning the stream log failed (%s); trying again later", exc)
 
     async def _write_records(self, records: list[ConsumerRecord]) -> tuple[list[dict], int]:
         """Write what can be written; (dead letters for the records that cannot, marks stored).

@@ -12,6 +12,13 @@ saw id n never later finds a new row below n.
 
 At-least-once, like the sink: a changelog record re-delivered after a sink
 crash appends its event again (same figures, a new id).
+
+Pruning (rows older than FOLIO_STREAM_RETENTION) is not part of a batch's
+transaction: a minute of rows at full throughput, or a day's after a
+restart, would be one large DELETE holding up the write and its locks. The
+sink calls `prune_if_due` after a batch commits; it deletes at most
+PRUNE_ROWS rows per statement, each its own transaction, and at most
+PRUNE_ROUNDS statements per call, so catching up is spread over batches.
 """
 from __future__ import annotations
 
@@ -27,19 +34,27 @@ from sink.rows import Batch, letter_transaction
 NOTIFY_CHANNEL = "folio_stream"
 STREAM_LOCK_ID = 0x466F6C696F5353  # "FolioSS"
 PRUNE_EVERY = 60.0  # seconds between prunes of rows older than the retention
+PRUNE_ROWS = 5000  # rows one pruning statement deletes at most
+PRUNE_ROUNDS = 10  # pruning statements per call at most; the rest waits for the next batch
 
 _INSERT = """
 INSERT INTO stream_events (portfolio_id, kind, payload)
 SELECT p, k, d FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS r(p, k, d, n) ORDER BY n
 """
-# Rows older than the retention go; the highest id removed is kept, so the API
-# can tell a resume from before it that events are gone.
+# The first row to keep: the oldest within the retention, else the one after the newest.
+_FIRST_KEPT = """
+SELECT coalesce((SELECT id FROM stream_events WHERE at >= now() - make_interval(secs => $1) ORDER BY id LIMIT 1),
+                (SELECT max(id) + 1 FROM stream_events))
+"""
+# The oldest rows below it, at most $3 of them; the highest id removed is kept, so the
+# API can tell a resume from before it that events are gone.
 _PRUNE = """
-WITH kept AS (SELECT coalesce((SELECT id FROM stream_events WHERE at >= now() - make_interval(secs => $1)
-                               ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM stream_events)) AS first),
-     gone AS (DELETE FROM stream_events WHERE id < (SELECT first FROM kept) RETURNING id)
-INSERT INTO stream_log (one, pruned_through) SELECT true, max(id) FROM gone HAVING count(*) > 0
-ON CONFLICT (one) DO UPDATE SET pruned_through = greatest(stream_log.pruned_through, EXCLUDED.pruned_through)
+WITH gone AS (DELETE FROM stream_events WHERE id IN (
+                SELECT id FROM stream_events WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3) RETURNING id),
+     noted AS (INSERT INTO stream_log (one, pruned_through) SELECT true, max(id) FROM gone HAVING count(*) > 0
+               ON CONFLICT (one) DO UPDATE
+               SET pruned_through = greatest(stream_log.pruned_through, EXCLUDED.pruned_through))
+SELECT count(*) AS removed, max(id) AS through FROM gone
 """
 _last_prune = 0.0
 
@@ -84,17 +99,32 @@ def events(batch: Batch, previous: dict[tuple[str, str], tuple], changed_prices:
 async def append(conn: asyncpg.Connection, batch: Batch, previous: dict[tuple[str, str], tuple],
                  changed_prices: list[tuple], changed_fx: list[tuple]) -> None:
     """Append the batch's events and notify the listeners at commit. Call inside the batch's transaction."""
-    global _last_prune
     rows = events(batch, previous, changed_prices, changed_fx)
     if rows:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", STREAM_LOCK_ID)
         await conn.execute(_INSERT, *(list(column) for column in zip(*rows)))
         await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
-    if time.monotonic() - _last_prune > PRUNE_EVERY:
-        _last_prune = time.monotonic()
-        await prune(conn, load_settings().stream_retention)
 
 
-async def prune(conn: asyncpg.Connection, retention: float) -> None:
-    """Remove the rows older than `retention` seconds and remember the highest id removed."""
-    await conn.execute(_PRUNE, retention)
+async def prune_if_due(conn: asyncpg.Connection) -> None:
+    """Prune when PRUNE_EVERY has passed since the last complete prune. Call outside any transaction."""
+    global _last_prune
+    if time.monotonic() - _last_prune > PRUNE_EVERY and await prune(conn, load_settings().stream_retention):
+        _last_prune = time.monotonic()  # else rows remain: go on at the next batch
+
+
+async def prune(conn: asyncpg.Connection, retention: float, rows: int = PRUNE_ROWS,
+                rounds: int = PRUNE_ROUNDS) -> bool:
+    """Remove rows older than `retention` seconds, oldest first, `rows` per statement (each its own
+    transaction outside one) and `rounds` statements at most; remember the highest id removed.
+    True when no row older than the retention is left."""
+    first_kept = await conn.fetchval(_FIRST_KEPT, retention)
+    if first_kept is None:  # an empty log
+        return True
+    low = 0
+    for _ in range(rounds):
+        result = await conn.fetchrow(_PRUNE, low, first_kept, rows)
+        if result["removed"] < rows:
+            return True
+        low = result["through"] + 1
+    return False

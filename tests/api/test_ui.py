@@ -200,3 +200,23 @@ async def test_with_auth_off_a_token_link_just_goes_to_the_dashboard(make_client
     answer = await client.get("/ui/", params={"token": "anything"})
 
     assert answer.status_code == 303 and answer.headers["location"] == "/ui/" and "set-cookie" not in answer.headers
+
+
+async def test_with_auth_off_the_page_says_so_and_the_dashboard_hides_sign_out(make_client):
+    client = await make_client()
+
+    page = await client.get("/ui/")
+    app_js = await client.get("/ui/assets/app.js")
+
+    assert page.status_code == 200
+    assert '<body data-auth="off">' in page.text
+    assert 'getElementById("sign-out").hidden = document.body.dataset.auth === "off"' in app_js.text
+
+
+async def test_with_auth_on_the_page_offers_sign_out(dashboard):
+    client = await dashboard()
+
+    page = await client.get("/ui/")
+
+    assert "<body>" in page.text and "data-auth" not in page.text
+    assert '<form id="sign-out" method="post" action="/ui/sign-out" hidden>' in page.text

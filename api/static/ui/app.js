@@ -460,7 +460,7 @@ function failed(error) {
 async function route() {
   stopLive();
   delete document.body.dataset.ready;
-  document.getElementById("sign-out").hidden = false;
+  document.getElementById("sign-out").hidden = document.body.dataset.auth === "off"; // no session to end
   const match = /^#\/portfolio\/(.+)$/.exec(location.hash);
   main.replaceChildren(el("p", { class: "muted" }, "Loading…"));
   try {
