@@ -29,12 +29,13 @@ from folio.faults import fault_point
 from schemas.decode import Rejection, decode_event
 from schemas.events import FxRate, Instrument, Price
 from streams.app import make_app
-from streams.apply import Incoming, LedgerContext, apply_group
+from streams.apply import Incoming, LedgerContext, apply_groups
 from streams.batch_codec import unpack
 from streams.batcher import TransactionBatcher
 from core.stored import compound_key, loads
 from streams.dead_letters import dead_letter, publish_letters
 from streams.reference_feed import ReferenceFeed
+from streams.take import take_until_idle
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +172,11 @@ def incoming_records(events: list) -> tuple[dict[int, list[Incoming]], list[dict
 
 async def apply_events(stream) -> None:
     await ready.wait()
-    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+    async for events in take_until_idle(stream, BATCH_MAX, within=BATCH_WITHIN):
         try:
             async with state_lock:
                 groups, letters = incoming_records(events)
-                for partition, group in groups.items():
-                    letters += await apply_group(context, partition, group)
+                letters += await apply_groups(context, groups)
             fault_point("worker:after_changelog")
             await publish_letters(context.producer, letters)
         except Exception:
