@@ -309,8 +309,13 @@ async def main() -> None:
         stack = Stack(Path(tmp), api_port=free_port(), extra_env={"FOLIO_WORKER_WEB_PORT": str(free_port())})
         try:
             await stack.start()
-            await produce_events(stack.bootstrap, setup_events(args.portfolios))
-            await stack.wait_idle(timeout=300)
+            # Definitions first: the worker's portfolio and ledger agents read different topics, and a
+            # transaction applied before its portfolio is dead-lettered (unknown_portfolio), which
+            # leaves every quantity 100 short and the clients with no sample at all.
+            setup = setup_events(args.portfolios)
+            for transactions in (False, True):
+                await produce_events(stack.bootstrap, [e for e in setup if (e.topic == "transactions") == transactions])
+                await stack.wait_idle(timeout=300)
             if args.sink_fetch_wait_ms is not None:
                 await switch_sink_fetch_wait(stack, args.sink_fetch_wait_ms)
             await log_api_rounds(stack)

@@ -11,6 +11,7 @@ dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -120,21 +121,25 @@ class Sink:
         self.changelogs = changelog_topics(app_id)
         self.rows_written = 0
         self._conn: asyncpg.Connection | None = None
+        self._relay_conn: asyncpg.Connection | None = None  # the marks relay's own
         self._producer: AIOKafkaProducer | None = None
+        self._marks_due = asyncio.Event()
 
-    async def _connection(self) -> asyncpg.Connection:
+    async def _connection(self, relay: bool = False) -> asyncpg.Connection:
+        attr = "_relay_conn" if relay else "_conn"
         delay = 0.2
-        while self._conn is None or self._conn.is_closed():
+        while getattr(self, attr) is None or getattr(self, attr).is_closed():
             try:
-                self._conn = await asyncpg.connect(self.dsn)
-                await migrate(self._conn)
+                conn = await asyncpg.connect(self.dsn)
+                setattr(self, attr, conn)
+                await migrate(conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
                 telemetry.count_retry("database")
-                self._conn = None
+                setattr(self, attr, None)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        return self._conn
+        return getattr(self, attr)
 
     async def _write(self, batch: Batch) -> int:
         """Write the batch, waiting out database outages; a record fault (RECORD_FAULTS) raises."""
@@ -211,7 +216,7 @@ class Sink:
         range twice gives the same values, so that is harmless.
         """
         while True:
-            conn = await self._connection()
+            conn = await self._connection(relay=True)
             try:
                 rows = await conn.fetch("SELECT id, portfolio_id, from_date, to_date FROM series_marks"
                                         " ORDER BY id LIMIT $1", RELAY_MAX)
@@ -228,8 +233,28 @@ class Sink:
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, KafkaError) as exc:
                 log.warning("relaying series marks failed (%s); retrying", exc)
                 telemetry.count_retry("database")
-                self._conn = None
+                if not conn.is_closed():
+                    await conn.close()
+                self._relay_conn = None
                 await asyncio.sleep(0.5)
+
+    async def _relay_when_due(self) -> None:
+        """Relay the outbox whenever a batch stored marks, beside the write loop.
+
+        The marks are in PostgreSQL with their batch (an outbox), so the batch's
+        offsets need not wait for them to reach Kafka: publishing them (a broker
+        round trip, a read and a delete) no longer delays the sink's next fetch,
+        and so the next change's way to the database and the position stream.
+        """
+        while True:
+            await self._marks_due.wait()
+            self._marks_due.clear()
+            try:
+                await self._relay_marks()
+            except Exception:  # never lose the relay: the marks stay in the outbox, try again
+                log.exception("relaying series marks failed; retrying in 1s")
+                self._marks_due.set()
+                await asyncio.sleep(1.0)
 
     async def _wait_for_topics(self, consumer: AIOKafkaConsumer, topics: list[str]) -> None:
         while True:
@@ -254,9 +279,11 @@ class Sink:
         await consumer.start()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
         await self._producer.start()
+        relay = None
         try:
             await self._wait_for_topics(consumer, [*topics, SERIES_MARKS_TOPIC])
-            await self._relay_marks()
+            self._marks_due.set()  # what an earlier run left in the outbox
+            relay = asyncio.create_task(self._relay_when_due(), name="folio-sink-marks-relay")
             consumer.subscribe(topics)
             while stop is None or not stop.is_set():
                 fetched = await consumer.getmany(timeout_ms=200, max_records=self.batch_max)
@@ -268,7 +295,7 @@ class Sink:
                 if letters:
                     await publish_letters(self._producer, letters)
                 if marks:
-                    await self._relay_marks()
+                    self._marks_due.set()
                 fault_point("sink:before_commit")
                 try:
                     await consumer.commit()
@@ -276,7 +303,12 @@ class Sink:
                     log.warning("committing offsets failed (%r); they may be redelivered", exc)
                 telemetry.count_outcomes("sink", records, letters)
         finally:
+            if relay is not None:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
             await consumer.stop()
             await self._producer.stop()
-            if self._conn is not None and not self._conn.is_closed():
-                await self._conn.close()
+            for conn in (self._conn, self._relay_conn):
+                if conn is not None and not conn.is_closed():
+                    await conn.close()

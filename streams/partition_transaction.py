@@ -30,6 +30,7 @@ of the batch (its RocksDB, and `PENDING`, stayed on the dead worker's disk).
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -91,11 +92,15 @@ class PartitionTransaction:
             self.on_written(changes)
 
     async def _send(self, producer: AIOKafkaProducer, changes: Changes) -> None:
+        # Every table's records are handed to the producer before any acknowledgement is awaited,
+        # so they share produce requests and one round trip; a table's persisted offset still
+        # moves only once the broker has acknowledged its records.
+        sent = []
         for name, items in changes.items():
-            table = self.tables[name]
-            topic = table.changelog_topic.get_topic_name()
-            last_offset = await _send(producer, topic, self.partition, items)
-            table.data.set_persisted_offset(TP(topic, self.partition), last_offset)
+            topic = self.tables[name].changelog_topic.get_topic_name()
+            sent.append((name, topic, await _send(producer, topic, self.partition, items)))
+        for name, topic, pending in sent:
+            self.tables[name].data.set_persisted_offset(TP(topic, self.partition), await _acknowledged(pending))
 
 
 def _encode(changes: Changes) -> bytes:
@@ -109,7 +114,9 @@ def _decode(raw: bytes) -> Changes:
             for name, items in orjson.loads(raw).items()}
 
 
-async def _send(producer: AIOKafkaProducer, topic: str, partition: int, items: list[tuple[bytes, bytes]]) -> int:
+async def _send(producer: AIOKafkaProducer, topic: str, partition: int,
+                items: list[tuple[bytes, bytes]]) -> list[tuple[asyncio.Future, int]]:
+    """Queue `items` as record batches; (each batch's delivery future, its record count)."""
     pending = []
     batch, count = producer.create_batch(), 0
     for key, value in items:
@@ -119,6 +126,11 @@ async def _send(producer: AIOKafkaProducer, topic: str, partition: int, items: l
             batch.append(key=key, value=value, timestamp=None)
         count += 1
     pending.append((await producer.send_batch(batch, topic, partition=partition), count))
+    return pending
+
+
+async def _acknowledged(pending: list[tuple[asyncio.Future, int]]) -> int:
+    """The offset of the last record, once every batch is acknowledged."""
     last = -1
     for future, n in pending:
         meta = await future

@@ -29,12 +29,13 @@ from folio.faults import fault_point
 from schemas.decode import Rejection, decode_event
 from schemas.events import FxRate, Instrument, Price
 from streams.app import make_app
-from streams.apply import Incoming, LedgerContext, apply_group
+from streams.apply import Incoming, LedgerContext, apply_groups
 from streams.batch_codec import unpack
 from streams.batcher import TransactionBatcher
 from core.stored import compound_key, loads
 from streams.dead_letters import dead_letter, publish_letters
 from streams.reference_feed import ReferenceFeed
+from streams.take import take_until_idle
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer":
 PARTITIONS = app.conf.topic_partitions
 BATCH_MAX = int(os.environ.get("FOLIO_BATCH_MAX", "5000"))
 BATCH_WITHIN = float(os.environ.get("FOLIO_BATCH_WITHIN", "0.05"))
+# A batch leaves once no event arrived for this long (streams.take); 0: it waits BATCH_WITHIN whole.
+BATCH_IDLE = float(os.environ.get("FOLIO_BATCH_IDLE_MS", "2")) / 1000
 BATCH_TOPIC = transaction_batches_topic(load_settings().app_id)
 
 portfolio_input = app.topic("portfolios", **RAW)
@@ -174,12 +177,11 @@ def incoming_records(events: list) -> tuple[dict[int, list[Incoming]], list[dict
 
 async def apply_events(stream) -> None:
     await ready.wait()
-    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+    async for events in take_until_idle(stream, BATCH_MAX, within=BATCH_WITHIN, idle=BATCH_IDLE):
         try:
             async with state_lock:
                 groups, letters = incoming_records(events)
-                for partition, group in groups.items():
-                    letters += await apply_group(context, partition, group)
+                letters += await apply_groups(context, groups)
             fault_point("worker:after_changelog")
             await publish_letters(context.producer, letters)
         except Exception:

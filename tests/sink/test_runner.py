@@ -1,5 +1,8 @@
-"""The sink isolates a record the database refuses: it is dead-lettered, the rest of its batch is written."""
+"""The sink isolates a record the database refuses (dead-lettered, the rest of its batch written), and relays series marks beside its write loop."""
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 import orjson
 
@@ -52,3 +55,44 @@ async def test_garbage_on_the_dead_letter_topic_becomes_a_letter_the_sink_can_st
     assert again == []
     row = await db.fetchrow("SELECT raw_value, reason, key_encoding FROM dead_letters")
     assert (row["raw_value"], row["reason"], row["key_encoding"]) == ('{"reason": 42}', "sink_rejected", "base64")
+
+
+class HeldProducer:
+    """Takes series marks like the sink's producer; `flush` waits until the test releases it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes]] = []
+        self.release = asyncio.Event()
+
+    async def send(self, topic, key=None, value=None):
+        self.sent.append((topic, key, value))
+
+    async def flush(self):
+        await self.release.wait()
+
+
+async def test_series_marks_are_relayed_beside_the_write_loop_on_their_own_connection(db, sink_database_url):
+    sink = Sink("unused:9092", sink_database_url)
+    sink._producer = producer = HeldProducer()
+    await db.execute("INSERT INTO series_marks (portfolio_id, from_date, to_date) VALUES ('P1', '2024-01-02', NULL)")
+    relay = asyncio.create_task(sink._relay_when_due())
+    try:
+        sink._marks_due.set()
+        while not producer.sent:
+            await asyncio.sleep(0.01)
+        # The relay waits for the broker; the write loop's connection is free meanwhile.
+        letters, _ = await sink._write_records(ledger_records("T1"))
+        assert letters == [] and await db.fetchval("SELECT count(*) FROM transactions") == 1
+        assert await db.fetchval("SELECT count(*) FROM series_marks") >= 1  # not deleted before the broker has it
+        producer.release.set()
+        while await db.fetchval("SELECT count(*) FROM series_marks"):
+            sink._marks_due.set()
+            await asyncio.sleep(0.01)
+        assert {(topic, key) for topic, key, _ in producer.sent} == {("series_marks", b"P1")}
+    finally:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+        for conn in (sink._conn, sink._relay_conn):
+            if conn is not None:
+                await conn.close()

@@ -168,3 +168,60 @@ async def test_every_write_tells_its_listener_which_keys_it_wrote_a_finished_cra
     # The next transaction object finishes the crashed batch's writes (the ledger and cash) and says so.
     PartitionTransaction(tables, 0, listener)
     assert told == [{"ledger", "cash"}]
+
+class HeldProducer(RecordingProducer):
+    """Records like RecordingProducer, but a batch is acknowledged (or fails) only when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[tuple[str, asyncio.Future, object]] = []
+
+    async def send_batch(self, batch: _Batch, topic: str, partition: int):
+        log = self.topics.setdefault(topic, [])
+        meta = type("Meta", (), {"offset": len(log), "partition": partition})()
+        log.extend(batch.records)
+        future = asyncio.get_running_loop().create_future()
+        self.held.append((topic, future, meta))
+        return future
+
+    def acknowledge(self, failing: str | None = None) -> None:
+        for topic, future, meta in self.held:
+            if topic == failing:
+                future.set_exception(OSError("broker unreachable"))
+            else:
+                future.set_result(meta)
+
+
+async def test_every_tables_changelog_records_are_sent_before_any_acknowledgement_is_awaited(tables):
+    producer = RecordingProducer()
+    await _apply(tables, producer, (0, None))
+    held = HeldProducer()
+    transaction = PartitionTransaction(tables, 0)
+    apply_transaction(transaction.store, make_tx("BUY", quantity=10, price=10, transaction_id="B1"), 1, FxBook().rate)
+    flushing = asyncio.ensure_future(transaction.flush(held))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    # One round trip for the whole batch: every changed table is queued while none is acknowledged.
+    assert set(held.topics) == {"books-changelog", "ledger-changelog", "positions-changelog", "cash-changelog",
+                                "entries-changelog", "days-changelog"}
+    assert not flushing.done()
+    assert not tables["positions"].data.persisted  # no persisted offset before its acknowledgement
+    assert tables["books"].data.db.get(PENDING) is not None
+    held.acknowledge()
+    await flushing
+    assert tables["positions"].data.persisted and tables["books"].data.db.get(PENDING) is None
+
+
+async def test_a_changelog_that_is_not_acknowledged_keeps_the_pending_batch_and_its_tables_persisted_offset(tables):
+    held = HeldProducer()
+    transaction = PartitionTransaction(tables, 0)
+    define_portfolio(transaction.store, DEFINITION, 0)
+    apply_transaction(transaction.store, make_tx("BUY", quantity=10, price=10, transaction_id="B1"), 1, FxBook().rate)
+    flushing = asyncio.ensure_future(transaction.flush(held))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    held.acknowledge(failing="positions-changelog")
+    with pytest.raises(OSError):
+        await flushing
+    assert not tables["positions"].data.persisted
+    assert tables["books"].data.db.get(PENDING) is not None  # the next batch sends it all again
