@@ -59,7 +59,12 @@ class LiveClient:
         answer = await self._get(f"/live/portfolios/{quote(portfolio_id, safe='')}/",
                                  {"If-None-Match": kept[0]} if kept else None)
         if answer.status == 304 and kept is not None:
+            # Kept again: a concurrent request may have dropped it meanwhile (a 503, an answer
+            # without an ETag, the LRU), and what the worker confirmed is still this state.
+            self._kept[portfolio_id] = kept
             self._kept.move_to_end(portfolio_id)
+            while len(self._kept) > self.cache_size:
+                self._kept.popitem(last=False)
             return kept[1]
         self._kept.pop(portfolio_id, None)
         if answer.status == 404:

@@ -173,8 +173,8 @@ class Sink:
         """After the batch committed, in transactions of its own: a failed prune never undoes a write."""
         try:
             await stream_log.prune_if_due(conn)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("pruning the stream log failed (%s); trying again later", exc)
+        except Exception as exc:  # best effort: any failure here must not turn written records into letters
+            log.warning("pruning the stream log failed (%r); trying again later", exc)
 
     async def _write_records(self, records: list[ConsumerRecord]) -> tuple[list[dict], int]:
         """Write what can be written; (dead letters for the records that cannot, marks stored).

@@ -37,6 +37,7 @@ import subprocess
 import sysconfig
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -133,6 +134,11 @@ class SeaweedS3:
         self.ports = self._choose_ports()
         if not self.metadata_db.exists() and (self.data_dir / LEVELDB_DIR).is_dir():
             self.moved_metadata = self._move_metadata_to_sqlite()
+        elif not self.metadata_db.exists() and (self.data_dir / _MOVED_LEVELDB_DIR).is_dir():
+            # Never start empty over a store whose metadata was moved: the objects would all look gone.
+            raise S3StartError(f"seaweedfs: {self.metadata_db} is missing but its LevelDB metadata was set aside "
+                               f"as {self.data_dir / _MOVED_LEVELDB_DIR}; rename that back to {LEVELDB_DIR} "
+                               f"and start again to redo the move")
         self._run(_sqlite_store(self.metadata_db))
         return self
 
@@ -194,6 +200,7 @@ class SeaweedS3:
                                f"{len(files)} files behind (e.g. {missing[:3]}); LevelDB stays in use "
                                f"(log {self.log_path})")
         os.replace(partial, self.metadata_db)
+        _fsync_directory(self.data_dir)  # the SQLite store is in place before LevelDB is set aside
         shutil.rmtree(self.data_dir / _MOVED_LEVELDB_DIR, ignore_errors=True)
         os.replace(self.data_dir / LEVELDB_DIR, self.data_dir / _MOVED_LEVELDB_DIR)
         _fsync_directory(self.data_dir)
@@ -280,7 +287,11 @@ def filer_files(filer: httpx.Client, directory: str = "/") -> list[str]:
 
 
 def _sqlite_store(path: Path) -> str:
-    return f"[leveldb2]\nenabled = false\n\n[sqlite]\nenabled = true\ndbFile = {json.dumps(str(path))}\n"
+    # synchronous=EXTRA: FULL fsyncs the journal and the database but not the directory after the
+    # journal's unlink, the commit point in the default journal mode, so a power loss right after
+    # could bring the journal back and roll the commit back.
+    uri = f"file:{quote(str(path), safe='/')}?_pragma=synchronous(EXTRA)"
+    return f"[leveldb2]\nenabled = false\n\n[sqlite]\nenabled = true\ndbFile = {json.dumps(uri)}\n"
 
 
 def _leveldb_store(path: Path) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from folio.devenv.seaweed import LEVELDB_DIR, METADATA_DB, SeaweedS3, _leveldb_store
+from folio.devenv.seaweed import LEVELDB_DIR, METADATA_DB, S3StartError, SeaweedS3, _leveldb_store
 
 
 def _put(server: SeaweedS3, path: str, body: bytes) -> None:
@@ -110,7 +110,7 @@ def test_an_acknowledged_write_has_its_bytes_and_its_metadata_fsynced_before_the
         pytest.fail("strace is not installed: apt-get install strace (./dev test installs it)")
     server.start()
     trace = tmp_path / "strace.txt"
-    tracer = subprocess.Popen(["strace", "-f", "-ttt", "-y", "-e", "trace=fsync,fdatasync", "-o", str(trace),
+    tracer = subprocess.Popen(["strace", "-f", "-ttt", "-y", "-e", "trace=fsync,fdatasync,unlink,unlinkat", "-o", str(trace),
                                "-p", str(_weed_pid(server))], stderr=subprocess.PIPE, text=True)
     try:
         assert "attached" in tracer.stderr.readline()
@@ -125,3 +125,17 @@ def test_an_acknowledged_write_has_its_bytes_and_its_metadata_fsynced_before_the
     before_answer = [line for at, line in synced if sent <= at <= answered]
     assert any(re.search(r"<[^>]*\.dat>", line) for line in before_answer), synced
     assert any(f"<{server.data_dir / METADATA_DB}>" in line for line in before_answer), synced
+    # The commit point is the journal's unlink: the directory must be synced after it (SQLite's EXTRA).
+    calls = [line for line in trace.read_text().splitlines() if sent <= float(line.split()[1]) <= answered]
+    unlinked = [i for i, line in enumerate(calls) if "unlink" in line and f"{METADATA_DB}-journal" in line]
+    assert unlinked and any(re.search(rf"fsync\(\d+<{re.escape(str(server.data_dir))}>\) = 0", line)
+                            for line in calls[unlinked[-1]:]), calls
+
+
+def test_a_store_whose_moved_metadata_is_missing_is_refused_not_started_empty(server):
+    _an_older_folio_store(server)
+    server.start()
+    server.stop()
+    (server.data_dir / METADATA_DB).unlink()  # e.g. lost to a power cut between the move's two renames
+    with pytest.raises(S3StartError, match="rename that back"):
+        server.start()

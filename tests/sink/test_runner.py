@@ -96,3 +96,12 @@ async def test_series_marks_are_relayed_beside_the_write_loop_on_their_own_conne
         for conn in (sink._conn, sink._relay_conn):
             if conn is not None:
                 await conn.close()
+
+
+async def test_a_failing_stream_log_prune_of_any_kind_is_logged_and_never_escapes_a_committed_write(monkeypatch, caplog):
+    # A ValueError is a "record fault" to the write loop: escaping, it would dead-letter records already written.
+    async def broken(conn):
+        raise ValueError("settings unreadable")
+    monkeypatch.setattr("sink.runner.stream_log.prune_if_due", broken)
+    await Sink._prune_stream_log(None)
+    assert "pruning the stream log failed" in caplog.text
