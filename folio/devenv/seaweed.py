@@ -41,7 +41,7 @@ from urllib.parse import quote
 
 import httpx
 
-from folio.devenv.server_process import spawn_server, stop_server, wait_until_answering
+from folio.devenv.server_process import free_port, spawn_server, stop_server, wait_until_answering
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +85,6 @@ def _bindable(port: int) -> bool:
         return True
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((_HOST, 0))
-        return sock.getsockname()[1]
 
 
 class SeaweedS3:
@@ -244,9 +240,9 @@ class SeaweedS3:
         for name in _PORT_NAMES:
             port = remembered.get(name)
             if not isinstance(port, int) or port in chosen.values() or not _bindable(port):
-                port = _free_port()
+                port = free_port(_HOST)
                 while port in chosen.values():
-                    port = _free_port()
+                    port = free_port(_HOST)
             chosen[name] = port
         self.ports_path.write_text(json.dumps(chosen, indent=1))
         return chosen

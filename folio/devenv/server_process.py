@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import socket
 import signal
 import subprocess
 import time
@@ -53,3 +55,33 @@ def log_tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing uses right now, below the OS's ephemeral range.
+
+    A port the OS picked (bind to 0) comes from the range it also gives every
+    outgoing connection, so between choosing it and a server binding it (tens
+    of seconds while a stack starts) a client's connection can take it: seen as
+    `[Errno 98] address already in use` for the API of a restarted `folio up`.
+    Below that range only explicit binds compete.
+    """
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randint(max(1024, low - 12000), low - 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default

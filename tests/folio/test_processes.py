@@ -15,3 +15,4 @@ def test_the_api_takes_no_client_address_from_forwarded_headers():
     params = uvicorn_command.make_context("uvicorn", argv[3:]).params
 
     assert (params["app"], params["proxy_headers"]) == ("api.main:api", False)
+
