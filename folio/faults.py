@@ -10,8 +10,10 @@ it costs one dict lookup per point.
 
 Points (stage:point): batcher:after_send (batch acknowledged, source not
 committed); worker:after_rocksdb (tables written, changelog not sent);
-worker:after_changelog (changelog acknowledged, dead letters not sent, source
-not acknowledged); sink:before_write; sink:before_commit (rows committed,
+worker:between_changelogs (the batch's pending record and the ledger's
+changelog records acknowledged, the positions', cash's and the rest not
+sent: the partial batch a worker dying mid-send leaves); worker:after_changelog (changelog
+acknowledged, dead letters not sent, source not acknowledged); sink:before_write; sink:before_commit (rows committed,
 offsets not); series:before_ack (series rows committed, marks not acked).
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 FAULTS_ENV = "FOLIO_FAULTS"
 EXIT_CODE = 86
-POINTS = frozenset({"batcher:after_send", "worker:after_rocksdb", "worker:after_changelog",
+POINTS = frozenset({"batcher:after_send", "worker:after_rocksdb", "worker:between_changelogs", "worker:after_changelog",
                     "sink:before_write", "sink:before_commit", "series:before_ack"})
 
 
@@ -41,6 +43,15 @@ _armed = _parse(os.environ.get(FAULTS_ENV, ""))
 _passes: Counter[str] = Counter()
 
 
+def _marker(name: str) -> Path:
+    return Path(os.environ.get("FOLIO_DATA_DIR", ".folio")) / "faults-fired" / name.replace(":", "-")
+
+
+def is_armed(name: str) -> bool:
+    """Whether `name` may still fire: for a point that needs its stage to wait for something first."""
+    return name in _armed and not _marker(name).exists()
+
+
 def fault_point(name: str) -> None:
     """Crash here if FOLIO_FAULTS arms this point for this pass (and it has not fired yet)."""
     nth = _armed.get(name)
@@ -49,7 +60,7 @@ def fault_point(name: str) -> None:
     _passes[name] += 1
     if _passes[name] < nth:
         return
-    marker = Path(os.environ.get("FOLIO_DATA_DIR", ".folio")) / "faults-fired" / name.replace(":", "-")
+    marker = _marker(name)
     if marker.exists():
         return
     marker.parent.mkdir(parents=True, exist_ok=True)

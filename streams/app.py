@@ -8,11 +8,12 @@ import faust
 from folio.config import load_settings
 from folio.consumer_groups import faust_app_id
 from folio.logs import faust_logging_config
+from streams import fresh_partitions
 
 
 def make_app(name: str) -> faust.App:
     settings = load_settings()
-    return faust.App(
+    app = faust.App(
         faust_app_id(settings.app_id, name),
         broker=f"kafka://{settings.broker}",
         store="rocksdb://",
@@ -36,3 +37,5 @@ def make_app(name: str) -> faust.App:
         topic_allow_declare=True,
         logging_config=faust_logging_config(name),
     )
+    fresh_partitions.install(app)
+    return app

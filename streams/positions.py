@@ -34,6 +34,7 @@ from streams.batch_codec import unpack
 from streams.batcher import TransactionBatcher
 from core.stored import compound_key, loads
 from streams.dead_letters import dead_letter, publish_letters
+from streams.partition_transaction import PENDING_TABLE
 from streams.reference_feed import ReferenceFeed
 from streams.take import take_until_idle
 
@@ -67,9 +68,12 @@ positions = _table("positions", "open lots, totals and realized P&L, by portfoli
 cash = _table("cash", "cash balance, by portfolio|currency")
 entries = _table("entries", "each position's effective order, by portfolio|security|date|arrival|transaction_id")
 days = _table("days", "each position's end-of-day states, by portfolio|security|date")
+# Never read by anyone but streams.partition_transaction: it survives a worker, so whoever has
+# the partition next can finish a batch the dead worker was writing.
+pending = _table(PENDING_TABLE, "the batch being written, until every table's changelog has it")
 
 context = LedgerContext({"books": books, "ledger": ledger, "positions": positions, "cash": cash,
-                         "entries": entries, "days": days},
+                         "entries": entries, "days": days, PENDING_TABLE: pending},
                         FxBook(), None, None)
 # Prices are keyed by security and positions by portfolio: every worker reads
 # every price, rate and instrument (a broadcast join), so whichever worker

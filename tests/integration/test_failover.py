@@ -202,3 +202,38 @@ async def test_when_one_of_two_workers_dies_mid_stream_the_survivor_takes_over(s
     async with stack.client(timeout=30) as client:
         m = await compare_everything(client, expected)
     assert not m, report(m)
+
+
+async def test_a_worker_dying_with_a_batch_half_on_the_changelogs_loses_nothing_on_the_worker_that_takes_over(
+        start_stack):
+    """The dead worker's RocksDB never comes back: the survivor finds the batch on the `pending` changelog."""
+    expected = load_expected("small")
+    stack = await start_stack(workers=2)
+    doomed, doomed_url = stack.worker_names()[0], stack.worker_urls()[0]
+    survivor_url = stack.worker_urls()[1]
+    await produce_file(stack.bootstrap, scenario_path("small") / "events.jsonl", REFERENCE)
+    await stack.wait_idle(include_sink=False)
+    # The doomed worker comes back armed: its first batch of transactions dies once the batch and the
+    # ledger's changelog records are acknowledged, before the positions', cash's and the rest are sent.
+    spec = stack.supervisor.specs[doomed]
+    spec.env["FOLIO_FAULTS"] = "worker:between_changelogs:1"
+    stack.supervisor.restart(doomed)
+    async with httpx.AsyncClient(timeout=5) as client:
+        await _wait_ready(client, doomed_url)
+        await _wait_ready(client, survivor_url)
+    fired = stack.worker_dir(0) / "faults-fired" / "worker-between_changelogs"
+
+    await produce_file(stack.bootstrap, scenario_path("small") / "events.jsonl", {"transactions"})
+    deadline = time.monotonic() + 120
+    while stack.supervisor.alive(doomed):
+        assert time.monotonic() < deadline, "the doomed worker never reached the fault point"
+        await asyncio.sleep(0.2)
+    assert fired.exists()
+    async with httpx.AsyncClient(timeout=5) as client:
+        while set((await partition_owners(client, survivor_url)).values()) != {survivor_url}:
+            assert time.monotonic() - deadline < 300, "the survivor never took the partitions over"
+            await asyncio.sleep(0.2)
+    await stack.wait_idle(timeout=600)
+    async with stack.client(timeout=30) as client:
+        m = await compare_everything(client, expected)
+    assert not m, report(m)

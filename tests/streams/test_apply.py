@@ -10,7 +10,7 @@ from rocksdict import Options, Rdict
 from core.fx import FxBook
 from core.stored import TABLES
 from streams.apply import Incoming, LedgerContext, apply_groups
-from streams.partition_transaction import PENDING
+from streams.partition_transaction import PENDING_KEY, PENDING_TABLE
 from tests.streams.test_partition_transaction import HeldProducer, _Topic
 
 
@@ -35,7 +35,7 @@ class _Table:
 @pytest.fixture
 def tables(tmp_path):
     made = {name: _Table(name, {p: Rdict(str(tmp_path / f"{name}-{p}"), options=Options(raw_mode=True))
-                                for p in (0, 1)}) for name in TABLES}
+                                for p in (0, 1)}) for name in (*TABLES, PENDING_TABLE)}
     yield made
     for table in made.values():
         for db in table.data.dbs.values():
@@ -63,9 +63,11 @@ async def test_every_partitions_changelog_records_are_sent_before_any_partition_
         await asyncio.sleep(0)
     assert {meta.partition for _, _, meta in producer.held} == {0, 1}
     assert not applying.done()
-    producer.acknowledge()
+    while not applying.done():  # the pending batches, then the tables, then the dead letter
+        producer.acknowledge()
+        await asyncio.sleep(0)
     letters = await applying
     assert [(letter["partition"], letter["offset"]) for letter in letters] == [(1, 2)]
     for partition in (0, 1):
-        assert tables["books"].data.dbs[partition].get(PENDING) is None
+        assert tables[PENDING_TABLE].data.dbs[partition].get(PENDING_KEY) is None
     assert {tp.partition for tp in tables["cash"].data.persisted} == {0, 1}

@@ -1,4 +1,5 @@
-"""PartitionTransaction: the batch whole first, then each table, then the changelogs; a crash in between is finished.
+"""PartitionTransaction: the batch whole first, then each table, then the changelogs; a crash in between is
+finished, by the same worker or by the one the partition moves to.
 
 The tables are real RocksDB databases; the producer is a recorder of what would
 reach each changelog partition (the order and content of its records is the
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
 from rocksdict import Options, Rdict
 
@@ -15,7 +17,7 @@ from core.ledger import apply_transaction, define_portfolio
 from core.fx import FxBook
 from core.stored import TABLES
 from folio import faults
-from streams.partition_transaction import PENDING, PartitionTransaction
+from streams.partition_transaction import LEGACY_PENDING, PENDING_KEY, PENDING_TABLE, PartitionTransaction
 from tests.core.factories import cancel, make_tx
 
 DEFINITION = {"portfolio_id": "P1", "name": "P", "base_currency": "USD", "cost_method": "FIFO",
@@ -72,12 +74,33 @@ class Table:
         self.changelog_topic = _Topic(f"{name}-changelog")
 
 
+def make_tables(directory, records: dict[str, list[tuple[bytes, bytes | None]]] | None = None) -> dict[str, Table]:
+    """A worker's tables; given changelog records (by topic), recovered from them as Faust does."""
+    made = {name: Table(name, Rdict(str(directory / name), options=Options(raw_mode=True)))
+            for name in (*TABLES, PENDING_TABLE)}
+    for name, table in made.items():
+        for key, value in (records or {}).get(table.changelog_topic.name, ()):
+            if value is None:
+                table.data.db.delete(key)
+            else:
+                table.data.db[key] = value
+    return made
+
+
+def close(tables) -> None:
+    for table in tables.values():
+        table.data.db.close()
+
+
 @pytest.fixture
 def tables(tmp_path):
-    made = {name: Table(name, Rdict(str(tmp_path / name), options=Options(raw_mode=True))) for name in TABLES}
+    made = make_tables(tmp_path)
     yield made
-    for table in made.values():
-        table.data.db.close()
+    close(made)
+
+
+def pending(tables) -> bytes | None:
+    return tables[PENDING_TABLE].data.db.get(PENDING_KEY)
 
 
 async def _apply(tables, producer, *txs, on_written=None):
@@ -91,7 +114,7 @@ async def _apply(tables, producer, *txs, on_written=None):
 
 
 def _state(tables) -> dict:
-    return {name: dict(table.data.db.items()) for name, table in tables.items()}
+    return {name: dict(tables[name].data.db.items()) for name in TABLES}
 
 
 async def test_a_flush_writes_every_table_and_changelog_and_leaves_no_pending_batch(tables):
@@ -99,8 +122,11 @@ async def test_a_flush_writes_every_table_and_changelog_and_leaves_no_pending_ba
     await _apply(tables, producer, (0, None), (1, make_tx("BUY", quantity=10, price=10, transaction_id="B1")))
     assert {topic: len(log) for topic, log in producer.topics.items()} == {
         "books-changelog": 1, "ledger-changelog": 1, "positions-changelog": 1, "cash-changelog": 1,
-        "entries-changelog": 1, "days-changelog": 1}
-    assert tables["books"].data.db.get(PENDING) is None
+        "entries-changelog": 1, "days-changelog": 1,
+        # The batch's header and its one part before the tables' records, its header's tombstone after.
+        "pending-changelog": 3}
+    assert producer.topics["pending-changelog"][-1] == (PENDING_KEY, None)
+    assert pending(tables) is None
     assert tables["days"].data.persisted  # the persisted offset moved once the changelog had it
 
 
@@ -119,7 +145,7 @@ async def test_a_crash_between_two_tables_writes_is_finished_by_the_next_flush_t
     with pytest.raises(SystemExit):
         await _apply(tables, producer, (2, cancel(buy, 2)))
     monkeypatch.undo()
-    assert tables["books"].data.db.get(PENDING) is not None
+    assert pending(tables) is not None
     assert tables["entries"].data.db.get(b"P1\x1fSEC\x1f2024-01-03\x1f00000000000000000001\x1fB1") is not None
 
     # After the restart the next batch of the partition finishes it before its own records.
@@ -127,11 +153,11 @@ async def test_a_crash_between_two_tables_writes_is_finished_by_the_next_flush_t
     assert producer.topics["entries-changelog"][-1] == (
         b"P1\x1fSEC\x1f2024-01-03\x1f00000000000000000001\x1fB1", None)
     assert producer.topics["days-changelog"][-1] == (b"P1\x1fSEC\x1f2024-01-03", None)
-    assert tables["books"].data.db.get(PENDING) is None
+    assert pending(tables) is None
 
     # Every table now holds what an uninterrupted run holds.
-    clean = {name: Table(name, Rdict(str(tmp_path / f"clean-{name}"), options=Options(raw_mode=True)))
-             for name in TABLES}
+    (tmp_path / "clean").mkdir()
+    clean = make_tables(tmp_path / "clean")
     try:
         await _apply(clean, RecordingProducer(), (0, None), (1, buy))
         await _apply(clean, RecordingProducer(), (2, cancel(buy, 2)))
@@ -139,8 +165,7 @@ async def test_a_crash_between_two_tables_writes_is_finished_by_the_next_flush_t
                                                              transaction_id="D1")))
         assert _state(tables) == _state(clean)
     finally:
-        for table in clean.values():
-            table.data.db.close()
+        close(clean)
 
 
 async def test_every_write_tells_its_listener_which_keys_it_wrote_a_finished_crashed_batch_included(
@@ -186,30 +211,42 @@ class HeldProducer(RecordingProducer):
 
     def acknowledge(self, failing: str | None = None) -> None:
         for topic, future, meta in self.held:
+            if future.done():
+                continue
             if topic == failing:
                 future.set_exception(OSError("broker unreachable"))
             else:
                 future.set_result(meta)
 
 
-async def test_every_tables_changelog_records_are_sent_before_any_acknowledgement_is_awaited(tables):
+async def _settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_the_batch_reaches_the_pending_changelog_before_any_tables_changelog_record_is_sent(tables):
     producer = RecordingProducer()
     await _apply(tables, producer, (0, None))
     held = HeldProducer()
     transaction = PartitionTransaction(tables, 0)
     apply_transaction(transaction.store, make_tx("BUY", quantity=10, price=10, transaction_id="B1"), 1, FxBook().rate)
     flushing = asyncio.ensure_future(transaction.flush(held))
-    for _ in range(10):
-        await asyncio.sleep(0)
-    # One round trip for the whole batch: every changed table is queued while none is acknowledged.
-    assert set(held.topics) == {"books-changelog", "ledger-changelog", "positions-changelog", "cash-changelog",
-                                "entries-changelog", "days-changelog"}
+    await _settle()
+    assert set(held.topics) == {"pending-changelog"}
+    assert [key for key, _ in held.topics["pending-changelog"]] == [b"batch:000000", PENDING_KEY]  # header last
+    assert pending(tables) is not None and tables["ledger"].data.db.get(b"P1\x1fB1") is None
+    held.acknowledge()
+    await _settle()
+    # Then one round trip for the tables: every changed table is queued while none is acknowledged.
+    assert set(held.topics) == {"pending-changelog", "books-changelog", "ledger-changelog", "positions-changelog",
+                                "cash-changelog", "entries-changelog", "days-changelog"}
     assert not flushing.done()
     assert not tables["positions"].data.persisted  # no persisted offset before its acknowledgement
-    assert tables["books"].data.db.get(PENDING) is not None
+    assert pending(tables) is not None
     held.acknowledge()
     await flushing
-    assert tables["positions"].data.persisted and tables["books"].data.db.get(PENDING) is None
+    assert tables["positions"].data.persisted and pending(tables) is None
+    assert held.topics["pending-changelog"][-1] == (PENDING_KEY, None)
 
 
 async def test_a_changelog_that_is_not_acknowledged_keeps_the_pending_batch_and_its_tables_persisted_offset(tables):
@@ -218,10 +255,138 @@ async def test_a_changelog_that_is_not_acknowledged_keeps_the_pending_batch_and_
     define_portfolio(transaction.store, DEFINITION, 0)
     apply_transaction(transaction.store, make_tx("BUY", quantity=10, price=10, transaction_id="B1"), 1, FxBook().rate)
     flushing = asyncio.ensure_future(transaction.flush(held))
-    for _ in range(10):
-        await asyncio.sleep(0)
+    await _settle()
+    held.acknowledge()
+    await _settle()
     held.acknowledge(failing="positions-changelog")
     with pytest.raises(OSError):
         await flushing
     assert not tables["positions"].data.persisted
-    assert tables["books"].data.db.get(PENDING) is not None  # the next batch sends it all again
+    assert pending(tables) is not None  # the next batch sends it all again
+
+
+class DyingProducer(RecordingProducer):
+    """Records like RecordingProducer until the worker dies: at the first record batch for `topic`."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__()
+        self.dies_at = topic
+        self.armed = False
+
+    async def send_batch(self, batch: _Batch, topic: str, partition: int):
+        if self.armed and topic == self.dies_at:
+            raise SystemExit(137)
+        return await super().send_batch(batch, topic, partition)
+
+
+@pytest.mark.parametrize("dies_at", ["ledger-changelog", "cash-changelog", "days-changelog"])
+async def test_a_batch_half_on_the_changelogs_when_its_worker_died_is_finished_by_the_worker_the_partition_moves_to(
+        tmp_path, dies_at):
+    first = tmp_path / "first"
+    first.mkdir()
+    producer = DyingProducer(dies_at)
+    buy = make_tx("BUY", quantity=10, price=10, trade_date="2024-01-03", transaction_id="B1")
+    sell = make_tx("SELL", quantity=4, price=12, trade_date="2024-01-05", transaction_id="S1")
+    dead = make_tables(first)
+    try:
+        await _apply(dead, producer, (0, None), (1, buy))
+        producer.armed = True
+        # The worker dies while sending the sell's batch: some tables' records are on their changelogs,
+        # the others' are not, and its RocksDB stays on its disk.
+        with pytest.raises(SystemExit):
+            await _apply(dead, producer, (2, sell))
+    finally:
+        close(dead)
+    assert producer.topics["pending-changelog"][-1][0] == PENDING_KEY
+    assert producer.topics["pending-changelog"][-1][1] is not None  # the batch's header
+    assert producer.topics["positions-changelog"][-1][0] == b"P1\x1fSEC" and (
+        (b'"S1"' in producer.topics["positions-changelog"][-1][1]) == (dies_at != "ledger-changelog"))
+
+    # Another worker recovers every table from its changelog, then gets the sell again (its offset was
+    # never committed) and a deposit after it.
+    (tmp_path / "second").mkdir()
+    survivor = make_tables(tmp_path / "second", producer.topics)
+    (tmp_path / "clean").mkdir()
+    clean = make_tables(tmp_path / "clean")
+    try:
+        deposit = make_tx("DEPOSIT", security=None, amount=5, transaction_id="D1")
+        after = RecordingProducer()
+        await _apply(survivor, after, (2, sell), (3, deposit))
+        await _apply(clean, RecordingProducer(), (0, None), (1, buy))
+        await _apply(clean, RecordingProducer(), (2, sell), (3, deposit))
+        assert _state(survivor) == _state(clean)
+        # And what it sent completes every table's changelog: a third worker recovering from them agrees too.
+        (tmp_path / "third").mkdir()
+        combined = {topic: producer.topics.get(topic, []) + after.topics.get(topic, [])
+                    for topic in {*producer.topics, *after.topics}}
+        third = make_tables(tmp_path / "third", combined)
+        try:
+            assert _state(third) == _state(clean)
+        finally:
+            close(third)
+    finally:
+        close(survivor)
+        close(clean)
+
+
+async def test_a_pending_batch_left_in_the_books_database_by_an_earlier_release_is_finished(tables, tmp_path):
+    producer = RecordingProducer()
+    buy = make_tx("BUY", quantity=10, price=10, transaction_id="B1")
+    await _apply(tables, producer, (0, None))
+    # What the earlier release wrote before its first table: the whole batch, in `books`.
+    transaction = PartitionTransaction(tables, 0)
+    apply_transaction(transaction.store, buy, 1, FxBook().rate)
+    changes = transaction.store.changes()
+    legacy = orjson.dumps({name: [[k.decode(), None if v is None else v.decode()] for k, v in items]
+                           for name, items in changes.items()})
+    tables["books"].data.db[LEGACY_PENDING] = legacy
+    tables["ledger"].data.db.put(*changes["ledger"][0])  # it died after the first table
+
+    await _apply(tables, producer, (2, make_tx("DEPOSIT", security=None, amount=5, transaction_id="D1")))
+    assert tables["books"].data.db.get(LEGACY_PENDING) is None
+    (tmp_path / "clean").mkdir()
+    clean = make_tables(tmp_path / "clean")
+    try:
+        await _apply(clean, RecordingProducer(), (0, None), (1, buy))
+        await _apply(clean, RecordingProducer(), (2, make_tx("DEPOSIT", security=None, amount=5,
+                                                             transaction_id="D1")))
+        assert _state(tables) == _state(clean)
+    finally:
+        close(clean)
+
+
+async def test_a_batch_larger_than_a_message_travels_in_parts_and_is_finished_from_them(tables, monkeypatch, tmp_path):
+    monkeypatch.setattr("streams.partition_transaction.BATCH_BYTES", 64)
+    producer = DyingProducer("cash-changelog")
+    buy = make_tx("BUY", quantity=10, price=10, trade_date="2024-01-03", transaction_id="B1")
+    await _apply(tables, producer, (0, None))
+    producer.armed = True
+    with pytest.raises(SystemExit):
+        await _apply(tables, producer, (1, buy))
+    sent = producer.topics["pending-changelog"]
+    assert len(sent) > 3 and sent[-1][0] == PENDING_KEY  # header + part(s) of the first batch, then this one's
+    assert all(len(value) <= 64 for _, value in sent if value is not None)
+
+    (tmp_path / "second").mkdir()
+    survivor = make_tables(tmp_path / "second", producer.topics)
+    (tmp_path / "clean").mkdir()
+    clean = make_tables(tmp_path / "clean")
+    try:
+        await _apply(survivor, RecordingProducer(), (1, buy))
+        await _apply(clean, RecordingProducer(), (0, None), (1, buy))
+        assert _state(survivor) == _state(clean)
+    finally:
+        close(survivor)
+        close(clean)
+
+
+async def test_parts_of_a_batch_that_never_sent_its_header_finish_nothing(tables, monkeypatch):
+    """A worker died while sending a batch's parts: the header before them is an earlier, finished batch's."""
+    producer = RecordingProducer()
+    await _apply(tables, producer, (0, None), (1, make_tx("BUY", quantity=10, price=10, transaction_id="B1")))
+    db = tables[PENDING_TABLE].data.db
+    db[PENDING_KEY] = orjson.dumps({"id": "0" * 16, "parts": 1})  # the finished batch's header, its tombstone lost
+    db[b"batch:000000"] = b"1" * 16 + b"not this batch"  # the next batch's part, written over it
+    before = _state(tables)
+    transaction = PartitionTransaction(tables, 0)
+    assert transaction.unsent == {} and _state(tables) == before
