@@ -26,7 +26,7 @@ from schemas.decode import Rejection, decode_event
 from streams.dead_letters import dead_letter
 from streams.reference_feed import ReferenceFeed
 from streams.live_versions import LiveVersions
-from streams.partition_transaction import Changes, PartitionTransaction
+from streams.partition_transaction import Changes, PartitionTransaction, has_pending_batch
 from streams.table_store import TableLedgerStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ class LedgerContext:
     fx_feed: ReferenceFeed | None
     producer: AIOKafkaProducer | None
     live_versions: LiveVersions = field(default_factory=LiveVersions)
+    # Partitions whose batch is being flushed now: their `pending` header is ours, not a crash's.
+    flushing: set[int] = field(default_factory=set)
 
     def begin(self, partition: int) -> PartitionTransaction:
         return PartitionTransaction(self.tables, partition, self._written)
@@ -113,6 +115,29 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
             poisoned[i] = incoming.dead_letter("processing_error", None,
                                                f"positions worker: {type(exc).__name__}: {exc}",
                                                _transaction_id(incoming))
+    ctx.flushing.add(partition)
+    try:
+        return await _flush(ctx, transaction, partition, group, letters, exit_process)
+    finally:
+        ctx.flushing.discard(partition)
+
+
+async def finish_cut_short(ctx: LedgerContext, partition: int | None, lock: asyncio.Lock) -> None:
+    """Finish now a batch a crash cut short in `partition`, if it holds one (see streams.partition_transaction).
+
+    The next batch of the partition would finish it before reading anything,
+    but until then the tables may hold part of it: a live read calls this
+    first. `lock` is the one every batch is applied under.
+    """
+    if partition is None or partition in ctx.flushing or not has_pending_batch(ctx.tables, partition):
+        return
+    async with lock:
+        if has_pending_batch(ctx.tables, partition):  # no batch of ours is being flushed under the lock
+            await ctx.begin(partition).flush(ctx.producer)
+
+
+async def _flush(ctx: LedgerContext, transaction: PartitionTransaction, partition: int, group: list[Incoming],
+                 letters: list[dict[str, Any]], exit_process: Callable[[int], None]) -> list[dict[str, Any]]:
     delay = 0.2
     while True:
         try:

@@ -23,8 +23,11 @@ nothing in it is specific to that broker.
   (the broker moves it to the log start if that was deleted): what
   `auto_offset_reset="earliest"` means, also when Faust seeks back after
   records were read while its flow was stopped (`Consumer.getmany`).
-Records read twice this way were never acknowledged; the ledger finds any it
-already applied.
+Records read twice this way are those a seek moves back over, as Faust's own
+seek back to a committed offset does: the ledger finds any it already
+applied, and a reference record dead-lettered twice is stored once (keyed by
+its source offset). A seek that fails (a timeout, another rebalance) keeps
+the partitions held; the seek that follows releases them.
 """
 from __future__ import annotations
 
@@ -52,13 +55,10 @@ def install(app: Any) -> None:
         resume_partitions(tps - waiting)
 
     async def seek_then_resume() -> None:
-        try:
-            await perform_seek()
-        finally:
-            assigned = set(consumer.assignment())
-            resuming = held & assigned
-            held.clear()
-            resume_partitions(resuming)
+        await perform_seek()
+        resuming = held & set(consumer.assignment())
+        held.clear()
+        resume_partitions(resuming)
 
     async def seek_to_committed_or_first(*args: Any, **kwargs: Any) -> Mapping[Any, int]:
         committed = await seek_to_committed(*args, **kwargs)

@@ -7,12 +7,13 @@ at-least-once on this worker and on any worker the partition moves to:
 0. the whole batch (every table's changed keys and values, a deleted key as
    None) under `PENDING_KEY` in the `pending` table: written to its RocksDB
    database as one WriteBatch, then sent to its changelog partition and
-   acknowledged (in parts of at most BATCH_BYTES, the header last);
+   acknowledged (in parts of at most BATCH_BYTES, every part acknowledged
+   before the header is sent);
 1. each table's records, one WriteBatch per table's database;
 2. each table's changelog partition, as aiokafka record batches, acknowledged
    by the broker, and the table's persisted changelog offset advanced once,
    exactly as Faust's recovery expects it;
-3. `PENDING_KEY` deleted, locally and on the changelog (a tombstone).
+3. `PENDING_KEY` and the parts deleted, locally and on the changelog (tombstones).
 The source events are acknowledged only after `flush` returns. A crash
 between 0 and 3 leaves some tables written and others not, or RocksDB ahead
 of the changelog, or some tables' changelogs ahead of others'; the events are
@@ -58,12 +59,11 @@ from streams.table_store import RocksKeyValue, TableLedgerStore
 
 log = logging.getLogger(__name__)
 
-# The `pending` table's keys: the header of the batch being written (absent once it is wholly
-# written and sent), and its parts; a part's value starts with the batch's id, and the parts
+# The `pending` table's keys: the header of the batch being written ({"id", "parts"}; absent
+# once it is wholly written and sent), and its parts, keyed by the batch's id; the parts
 # together are the batch's JSON (_encode), zlib-compressed.
 PENDING_TABLE = "pending"
 PENDING_KEY = b"batch"
-_ID_BYTES = 16
 # Where a worker of an earlier release kept the batch, in the `books` database (one record).
 LEGACY_PENDING = b"\x00folio:pending-batch"
 # Test-only fault point (folio.faults): the ledger's changelog records acknowledged, the later tables' not sent.
@@ -72,8 +72,13 @@ BETWEEN_CHANGELOGS = "worker:between_changelogs"
 Changes = dict[str, list[tuple[bytes, bytes | None]]]
 
 
-def part_key(index: int) -> bytes:
-    return b"batch:%06d" % index
+def part_key(batch_id: str, index: int) -> bytes:
+    return b"batch:%s:%06d" % (batch_id.encode(), index)
+
+
+def has_pending_batch(tables: dict[str, Any], partition: int) -> bool:
+    """Whether the partition's `pending` table holds a batch header: one being written, or one a crash cut short."""
+    return tables[PENDING_TABLE].data._db_for_partition(partition).get(PENDING_KEY) is not None
 
 
 class PartitionTransaction:
@@ -106,27 +111,32 @@ class PartitionTransaction:
         changes = self.store.changes()
         batch = _merged(self.unsent, changes)
         if batch:
-            parts = _parts(zlib.compress(_encode(batch), 1))
-            self.pending.write(parts)
-            await self._send_pending(producer, parts)
+            # A retried flush (apply_group after a broker error) writes the batch under a new id
+            # and new part keys: an earlier attempt's header that reached the changelog keeps
+            # parts of its own, whatever this attempt gets to send before a crash.
+            header, parts = _parts(zlib.compress(_encode(batch), 1))
+            self.written_parts.update(key for key, _ in parts)
+            self.pending.write([header, *parts])
+            await self._send_pending(producer, header, parts)
             self._write_tables(changes)
             await self._send(producer, batch)
-            await self._finished(producer, parts)
+            await self._finished(producer)
             self.unsent = {}
         return sum(len(items) for items in changes.values())
 
     def _read_pending(self) -> Changes:
         self.legacy = False
+        self.written_parts: set[bytes] = set()
         header = self.pending.get(PENDING_KEY)
         if header is not None:
             found = orjson.loads(header)
-            batch_id = found["id"].encode()
-            raws = [self.pending.get(part_key(i)) for i in range(found["parts"])]
-            if all(raw is not None and raw[:_ID_BYTES] == batch_id for raw in raws):
-                return _decode(zlib.decompress(b"".join(raw[_ID_BYTES:] for raw in raws)))
-            # Parts of a later batch over an earlier header whose tombstone was lost: that
-            # batch was finished (a batch is sent only once the one before is), and the later
-            # one never got as far as its header, so none of its table records was sent.
+            keys = [part_key(found["id"], i) for i in range(found["parts"])]
+            self.written_parts.update(keys)
+            raws = [self.pending.get(key) for key in keys]
+            if all(raw is not None for raw in raws):
+                return _decode(zlib.decompress(b"".join(raws)))
+            # The batch was finished and its parts' tombstones reached the changelog, but the
+            # header's did not (they travel in one record batch, so this is not expected).
             log.warning("partition %s: a pending batch header without its parts; nothing to finish",
                         self.partition)
             return {}
@@ -134,14 +144,23 @@ class PartitionTransaction:
         self.legacy = legacy is not None  # deleted once the batch is on the `pending` changelog
         return {} if legacy is None else _decode(legacy)
 
-    async def _send_pending(self, producer: AIOKafkaProducer, parts: list[tuple[bytes, bytes]]) -> None:
+    async def _send_pending(self, producer: AIOKafkaProducer, header: tuple[bytes, bytes],
+                            parts: list[tuple[bytes, bytes]]) -> None:
+        """Every part on the changelog before the header can be: a header there means the batch is."""
         topic = self.pending_table.changelog_topic.get_topic_name()
-        # The header last: a header on the changelog means every part before it is there too.
-        offset = await _acknowledged(await _send(producer, topic, self.partition, parts[1:] + parts[:1]))
+        if len(parts) > 1:
+            # Separate record batches: without idempotence a failed one may leave a gap before a
+            # later one lands, so the header waits for all of them.
+            await _acknowledged(await _send(producer, topic, self.partition, parts))
+            parts = []
+        # One part and its header share one record batch (at most BATCH_BYTES plus a few bytes).
+        offset = await _acknowledged(await _send(producer, topic, self.partition, [*parts, header]))
         self.pending_table.data.set_persisted_offset(TP(topic, self.partition), offset)
 
-    async def _finished(self, producer: AIOKafkaProducer, parts: list[tuple[bytes, bytes]]) -> None:
-        self.pending.write([(key, None) for key, _ in parts])
+    async def _finished(self, producer: AIOKafkaProducer) -> None:
+        deleted = [(PENDING_KEY, None), *((key, None) for key in sorted(self.written_parts))]
+        self.pending.write(deleted)
+        self.written_parts = set()
         if self.legacy:
             self.databases["books"].write([(LEGACY_PENDING, None)])
             self.legacy = False
@@ -149,7 +168,7 @@ class PartitionTransaction:
         # it is lost, whoever has the partition next finishes this batch once more, which
         # rewrites the same values (see the module doc).
         topic = self.pending_table.changelog_topic.get_topic_name()
-        for delivery, _ in await _send(producer, topic, self.partition, [(PENDING_KEY, None)]):
+        for delivery, _ in await _send(producer, topic, self.partition, deleted):
             delivery.add_done_callback(_ignore_outcome)
 
     def _write_tables(self, changes: Changes) -> None:
@@ -187,13 +206,13 @@ def _merged(first: Changes, then: Changes) -> Changes:
     return {name: sorted(items.items()) for name, items in merged.items()}
 
 
-def _parts(encoded: bytes) -> list[tuple[bytes, bytes]]:
-    """The header, then the parts: each at most BATCH_BYTES, so a broker's default 1 MiB limit takes it."""
-    batch_id = secrets.token_hex(_ID_BYTES // 2).encode()
-    step = BATCH_BYTES - _ID_BYTES
-    chunks = [encoded[i:i + step] for i in range(0, len(encoded), step)] or [b""]
-    header = orjson.dumps({"id": batch_id.decode(), "parts": len(chunks)})
-    return [(PENDING_KEY, header)] + [(part_key(i), batch_id + chunk) for i, chunk in enumerate(chunks)]
+def _parts(encoded: bytes) -> tuple[tuple[bytes, bytes], list[tuple[bytes, bytes]]]:
+    """The header and the parts of a batch under a new id, each part at most BATCH_BYTES (a broker's
+    default 1 MiB message limit takes it)."""
+    batch_id = secrets.token_hex(8)
+    chunks = [encoded[i:i + BATCH_BYTES] for i in range(0, len(encoded), BATCH_BYTES)] or [b""]
+    header = (PENDING_KEY, orjson.dumps({"id": batch_id, "parts": len(chunks)}))
+    return header, [(part_key(batch_id, i), chunk) for i, chunk in enumerate(chunks)]
 
 
 def _encode(changes: Changes) -> bytes:

@@ -29,7 +29,7 @@ from folio.faults import fault_point
 from schemas.decode import Rejection, decode_event
 from schemas.events import FxRate, Instrument, Price
 from streams.app import make_app
-from streams.apply import Incoming, LedgerContext, apply_groups
+from streams.apply import TRANSIENT, Incoming, LedgerContext, apply_groups, finish_cut_short
 from streams.batch_codec import unpack
 from streams.batcher import TransactionBatcher
 from core.stored import compound_key, loads
@@ -295,6 +295,12 @@ async def live_portfolio(web, request, portfolio_id: str):
         context.live_versions.tables_reloaded()
         return web.json({"error": "rebalancing: live reads resume when it ends", **checks,
                          "worker": _worker_identity()}, status=503)
+    try:
+        await finish_cut_short(context, app.consumer.key_partition(books.changelog_topic.get_topic_name(),
+                                                                   portfolio_id.encode()), state_lock)
+    except TRANSIENT as exc:
+        return web.json({"error": f"finishing a batch a crash cut short: {exc!r}", "worker": _worker_identity()},
+                        status=503)
     etag = context.live_versions.etag(portfolio_id)
     if request.headers.get("If-None-Match") == etag:
         return web.bytes(b"", status=304, headers={"ETag": etag})

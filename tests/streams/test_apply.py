@@ -9,9 +9,9 @@ from rocksdict import Options, Rdict
 
 from core.fx import FxBook
 from core.stored import TABLES
-from streams.apply import Incoming, LedgerContext, apply_groups
+from streams.apply import Incoming, LedgerContext, apply_groups, finish_cut_short
 from streams.partition_transaction import PENDING_KEY, PENDING_TABLE
-from tests.streams.test_partition_transaction import HeldProducer, _Topic
+from tests.streams.test_partition_transaction import HeldProducer, RecordingProducer, _Topic
 
 
 class _PartitionedData:
@@ -71,3 +71,42 @@ async def test_every_partitions_changelog_records_are_sent_before_any_partition_
     for partition in (0, 1):
         assert tables[PENDING_TABLE].data.dbs[partition].get(PENDING_KEY) is None
     assert {tp.partition for tp in tables["cash"].data.persisted} == {0, 1}
+
+
+class Killed(BaseException):
+    """The worker dying (as SystemExit would, which the event loop re-raises out of a gathered task)."""
+
+
+async def _cut_short_deposit(tables, monkeypatch) -> LedgerContext:
+    """P0 defined, then its deposit's batch dies right after its first table's RocksDB write."""
+    context = LedgerContext(tables, FxBook(), None, RecordingProducer())
+    await apply_groups(context, {0: [_portfolio(0, "P0")]})
+
+    def crash(point: str) -> None:
+        if point == "worker:after_rocksdb":
+            raise Killed
+    monkeypatch.setattr("streams.partition_transaction.fault_point", crash)
+    with pytest.raises(Killed):
+        await apply_groups(context, {0: [_deposit(0, "P0")]})
+    monkeypatch.undo()
+    context.flushing.clear()  # the process that was flushing is gone
+    return context
+
+
+def _cash(tables, partition: int) -> bytes | None:
+    return tables["cash"].data.dbs[partition].get(b"P0\x1fUSD")
+
+
+async def test_a_live_read_first_finishes_a_batch_a_crash_cut_short(tables, monkeypatch):
+    context = await _cut_short_deposit(tables, monkeypatch)
+    assert _cash(tables, 0) is None  # the ledger has the deposit, cash does not: a read now would be wrong
+    await finish_cut_short(context, 0, asyncio.Lock())
+    assert json.loads(_cash(tables, 0))["balance"] == "100"
+    assert tables[PENDING_TABLE].data.dbs[0].get(PENDING_KEY) is None
+
+
+async def test_a_batch_being_flushed_is_left_to_its_flush(tables, monkeypatch):
+    context = await _cut_short_deposit(tables, monkeypatch)
+    context.flushing.add(0)
+    await finish_cut_short(context, 0, asyncio.Lock())
+    assert _cash(tables, 0) is None and tables[PENDING_TABLE].data.dbs[0].get(PENDING_KEY) is not None

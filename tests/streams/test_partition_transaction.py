@@ -25,20 +25,27 @@ DEFINITION = {"portfolio_id": "P1", "name": "P", "base_currency": "USD", "cost_m
 
 
 class _Batch:
-    def __init__(self) -> None:
+    """A record batch; like aiokafka's, full (append answers None) once `capacity` bytes are in it."""
+
+    def __init__(self, capacity: int | None = None) -> None:
         self.records: list[tuple[bytes, bytes | None]] = []
+        self.capacity = capacity
 
     def append(self, key, value, timestamp):
+        size = sum(len(k) + len(v or b"") for k, v in self.records)
+        if self.capacity is not None and self.records and size + len(key) + len(value or b"") > self.capacity:
+            return None
         self.records.append((key, value))
         return True
 
 
 class RecordingProducer:
-    def __init__(self) -> None:
+    def __init__(self, batch_capacity: int | None = None) -> None:
         self.topics: dict[str, list[tuple[bytes, bytes | None]]] = {}
+        self.batch_capacity = batch_capacity
 
     def create_batch(self) -> _Batch:
-        return _Batch()
+        return _Batch(self.batch_capacity)
 
     async def send_batch(self, batch: _Batch, topic: str, partition: int):
         log = self.topics.setdefault(topic, [])
@@ -123,9 +130,9 @@ async def test_a_flush_writes_every_table_and_changelog_and_leaves_no_pending_ba
     assert {topic: len(log) for topic, log in producer.topics.items()} == {
         "books-changelog": 1, "ledger-changelog": 1, "positions-changelog": 1, "cash-changelog": 1,
         "entries-changelog": 1, "days-changelog": 1,
-        # The batch's header and its one part before the tables' records, its header's tombstone after.
-        "pending-changelog": 3}
-    assert producer.topics["pending-changelog"][-1] == (PENDING_KEY, None)
+        # The batch's part and its header before the tables' records, their tombstones after.
+        "pending-changelog": 4}
+    assert producer.topics["pending-changelog"][-2] == (PENDING_KEY, None)  # then the part's tombstone
     assert pending(tables) is None
     assert tables["days"].data.persisted  # the persisted offset moved once the changelog had it
 
@@ -233,7 +240,8 @@ async def test_the_batch_reaches_the_pending_changelog_before_any_tables_changel
     flushing = asyncio.ensure_future(transaction.flush(held))
     await _settle()
     assert set(held.topics) == {"pending-changelog"}
-    assert [key for key, _ in held.topics["pending-changelog"]] == [b"batch:000000", PENDING_KEY]  # header last
+    sent = [key for key, _ in held.topics["pending-changelog"]]
+    assert len(sent) == 2 and sent[0].startswith(b"batch:") and sent[1] == PENDING_KEY  # the header last
     assert pending(tables) is not None and tables["ledger"].data.db.get(b"P1\x1fB1") is None
     held.acknowledge()
     await _settle()
@@ -246,7 +254,7 @@ async def test_the_batch_reaches_the_pending_changelog_before_any_tables_changel
     held.acknowledge()
     await flushing
     assert tables["positions"].data.persisted and pending(tables) is None
-    assert held.topics["pending-changelog"][-1] == (PENDING_KEY, None)
+    assert held.topics["pending-changelog"][-2:] == [(PENDING_KEY, None), (sent[0], None)]
 
 
 async def test_a_changelog_that_is_not_acknowledged_keeps_the_pending_batch_and_its_tables_persisted_offset(tables):
@@ -355,6 +363,22 @@ async def test_a_pending_batch_left_in_the_books_database_by_an_earlier_release_
         close(clean)
 
 
+async def _assert_the_next_owner_ends_as_an_uninterrupted_run(tmp_path, changelogs, first, redelivered) -> None:
+    """A worker recovering every table from `changelogs` gets `redelivered` again: it ends where a worker
+    that applied `first` then `redelivered` without a crash ends."""
+    (tmp_path / "second").mkdir()
+    survivor = make_tables(tmp_path / "second", changelogs)
+    (tmp_path / "clean").mkdir()
+    clean = make_tables(tmp_path / "clean")
+    try:
+        await _apply(survivor, RecordingProducer(), redelivered)
+        await _apply(clean, RecordingProducer(), first, redelivered)
+        assert _state(survivor) == _state(clean)
+    finally:
+        close(survivor)
+        close(clean)
+
+
 async def test_a_batch_larger_than_a_message_travels_in_parts_and_is_finished_from_them(tables, monkeypatch, tmp_path):
     monkeypatch.setattr("streams.partition_transaction.BATCH_BYTES", 64)
     producer = DyingProducer("cash-changelog")
@@ -367,26 +391,53 @@ async def test_a_batch_larger_than_a_message_travels_in_parts_and_is_finished_fr
     assert len(sent) > 3 and sent[-1][0] == PENDING_KEY  # header + part(s) of the first batch, then this one's
     assert all(len(value) <= 64 for _, value in sent if value is not None)
 
-    (tmp_path / "second").mkdir()
-    survivor = make_tables(tmp_path / "second", producer.topics)
-    (tmp_path / "clean").mkdir()
-    clean = make_tables(tmp_path / "clean")
-    try:
-        await _apply(survivor, RecordingProducer(), (1, buy))
-        await _apply(clean, RecordingProducer(), (0, None), (1, buy))
-        assert _state(survivor) == _state(clean)
-    finally:
-        close(survivor)
-        close(clean)
+    await _assert_the_next_owner_ends_as_an_uninterrupted_run(tmp_path, producer.topics, (0, None), (1, buy))
 
 
-async def test_parts_of_a_batch_that_never_sent_its_header_finish_nothing(tables, monkeypatch):
-    """A worker died while sending a batch's parts: the header before them is an earlier, finished batch's."""
+class RetriedProducer(RecordingProducer):
+    """The first attempt's positions send fails (a broker error), the second attempt dies before its header."""
+
+    def __init__(self) -> None:
+        super().__init__(batch_capacity=200)  # a few parts per record batch, as big batches are
+        self.attempt = 0
+
+    async def send_batch(self, batch: _Batch, topic: str, partition: int):
+        if self.attempt == 1 and topic == "positions-changelog":
+            raise OSError("broker unreachable")
+        if self.attempt == 2 and topic == "pending-changelog" and (PENDING_KEY, None) not in batch.records and any(
+                key == PENDING_KEY for key, _ in batch.records):
+            raise SystemExit(137)
+        return await super().send_batch(batch, topic, partition)
+
+
+async def test_a_retried_flush_that_dies_before_its_header_leaves_the_first_attempts_batch_whole(
+        tables, monkeypatch, tmp_path):
+    """A retry writes new parts: they must not replace the parts the first attempt's header names."""
+    monkeypatch.setattr("streams.partition_transaction.BATCH_BYTES", 64)  # several parts
+    producer = RetriedProducer()
+    buy = make_tx("BUY", quantity=10, price=10, trade_date="2024-01-03", transaction_id="B1")
+    await _apply(tables, producer, (0, None))
+    transaction = PartitionTransaction(tables, 0)
+    apply_transaction(transaction.store, buy, 1, FxBook().rate)
+    producer.attempt = 1
+    with pytest.raises(OSError):  # header and ledger acknowledged, positions refused
+        await transaction.flush(producer)
+    producer.attempt = 2
+    with pytest.raises(SystemExit):  # apply_group's retry: its parts land, its header does not
+        await transaction.flush(producer)
+
+    await _assert_the_next_owner_ends_as_an_uninterrupted_run(tmp_path, producer.topics, (0, None), (1, buy))
+
+
+async def test_a_finished_batch_leaves_no_header_and_no_part_behind_locally_or_on_the_changelog(
+        tables, monkeypatch, tmp_path):
+    monkeypatch.setattr("streams.partition_transaction.BATCH_BYTES", 64)
     producer = RecordingProducer()
     await _apply(tables, producer, (0, None), (1, make_tx("BUY", quantity=10, price=10, transaction_id="B1")))
-    db = tables[PENDING_TABLE].data.db
-    db[PENDING_KEY] = orjson.dumps({"id": "0" * 16, "parts": 1})  # the finished batch's header, its tombstone lost
-    db[b"batch:000000"] = b"1" * 16 + b"not this batch"  # the next batch's part, written over it
-    before = _state(tables)
-    transaction = PartitionTransaction(tables, 0)
-    assert transaction.unsent == {} and _state(tables) == before
+    assert list(tables[PENDING_TABLE].data.db.keys()) == []
+    (tmp_path / "second").mkdir()
+    recovered = make_tables(tmp_path / "second", producer.topics)
+    try:
+        assert list(recovered[PENDING_TABLE].data.db.keys()) == []
+    finally:
+        close(recovered)
