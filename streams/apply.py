@@ -122,18 +122,27 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
         ctx.flushing.discard(partition)
 
 
-async def finish_cut_short(ctx: LedgerContext, partition: int | None, lock: asyncio.Lock) -> None:
-    """Finish now a batch a crash cut short in `partition`, if it holds one (see streams.partition_transaction).
+async def finish_cut_short(ctx: LedgerContext, partition: int | None, lock: asyncio.Lock,
+                           serving: Callable[[], bool]) -> bool:
+    """Finish now a batch a crash cut short in `partition`, if it holds one; whether its tables are whole.
 
     The next batch of the partition would finish it before reading anything,
     but until then the tables may hold part of it: a live read calls this
-    first. `lock` is the one every batch is applied under.
+    first, and answers 503 on False. `lock` is the one every batch is applied
+    under: held by a batch (which finishes it) or by a broker retry, the read
+    does not wait for it. `serving` is checked again under the lock: a
+    partition given away meanwhile is the next owner's to finish.
     """
     if partition is None or partition in ctx.flushing or not has_pending_batch(ctx.tables, partition):
-        return
+        return True
+    if lock.locked():
+        return False
     async with lock:
+        if not serving():
+            return False
         if has_pending_batch(ctx.tables, partition):  # no batch of ours is being flushed under the lock
             await ctx.begin(partition).flush(ctx.producer)
+    return True
 
 
 async def _flush(ctx: LedgerContext, transaction: PartitionTransaction, partition: int, group: list[Incoming],

@@ -26,19 +26,21 @@ nothing in it is specific to that broker.
 Records read twice this way are those a seek moves back over, as Faust's own
 seek back to a committed offset does: the ledger finds any it already
 applied, and a reference record dead-lettered twice is stored once (keyed by
-its source offset). A seek that fails (a timeout, another rebalance) keeps
-the partitions held; the seek that follows releases them.
+its source offset). A seek cancelled by another rebalance keeps the
+partitions held until that rebalance's seek; one that fails otherwise exits
+the worker (it would read nothing of them for ever).
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def install(app: Any) -> None:
+def install(app: Any, exit_process: Callable[[int], None] = os._exit) -> None:
     consumer = app.consumer
     resume_partitions, perform_seek, seek_to_committed = (
         consumer.resume_partitions, consumer.perform_seek, consumer.seek_to_committed)
@@ -55,7 +57,19 @@ def install(app: Any) -> None:
         resume_partitions(tps - waiting)
 
     async def seek_then_resume() -> None:
-        await perform_seek()
+        generation = app.consumer_generation_id
+        try:
+            await perform_seek()
+        except BaseException:
+            # Cancelled by a new rebalance: its recovery seeks again and releases them. Failed
+            # (Faust's timeout cancels it too) with no rebalance to follow: Faust would go on
+            # with these partitions paused, reading nothing for ever; die instead, to be
+            # restarted and have them assigned again.
+            if held and app.consumer_generation_id == generation:
+                log.critical("seeking the source partitions failed; exiting so that they are assigned again",
+                             exc_info=True)
+                exit_process(70)
+            raise
         resuming = held & set(consumer.assignment())
         held.clear()
         resume_partitions(resuming)

@@ -76,6 +76,9 @@ def part_key(batch_id: str, index: int) -> bytes:
     return b"batch:%s:%06d" % (batch_id.encode(), index)
 
 
+PART_KEYS_FROM, PART_KEYS_TO = b"batch:", b"batch;"  # every part key, as a range
+
+
 def has_pending_batch(tables: dict[str, Any], partition: int) -> bool:
     """Whether the partition's `pending` table holds a batch header: one being written, or one a crash cut short."""
     return tables[PENDING_TABLE].data._db_for_partition(partition).get(PENDING_KEY) is not None
@@ -115,7 +118,6 @@ class PartitionTransaction:
             # and new part keys: an earlier attempt's header that reached the changelog keeps
             # parts of its own, whatever this attempt gets to send before a crash.
             header, parts = _parts(zlib.compress(_encode(batch), 1))
-            self.written_parts.update(key for key, _ in parts)
             self.pending.write([header, *parts])
             await self._send_pending(producer, header, parts)
             self._write_tables(changes)
@@ -126,12 +128,10 @@ class PartitionTransaction:
 
     def _read_pending(self) -> Changes:
         self.legacy = False
-        self.written_parts: set[bytes] = set()
         header = self.pending.get(PENDING_KEY)
         if header is not None:
             found = orjson.loads(header)
             keys = [part_key(found["id"], i) for i in range(found["parts"])]
-            self.written_parts.update(keys)
             raws = [self.pending.get(key) for key in keys]
             if all(raw is not None for raw in raws):
                 return _decode(zlib.decompress(b"".join(raws)))
@@ -158,9 +158,12 @@ class PartitionTransaction:
         self.pending_table.data.set_persisted_offset(TP(topic, self.partition), offset)
 
     async def _finished(self, producer: AIOKafkaProducer) -> None:
-        deleted = [(PENDING_KEY, None), *((key, None) for key in sorted(self.written_parts))]
+        # Every part in the database, not only this batch's: parts of an attempt or of a batch that
+        # died before its header (here, or on the worker before, recovered from the changelog)
+        # would otherwise stay for ever, on a compacted changelog too.
+        parts = list(self.pending.keys(PART_KEYS_FROM, PART_KEYS_TO))
+        deleted = [(PENDING_KEY, None), *((key, None) for key in parts)]
         self.pending.write(deleted)
-        self.written_parts = set()
         if self.legacy:
             self.databases["books"].write([(LEGACY_PENDING, None)])
             self.legacy = False

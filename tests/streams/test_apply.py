@@ -89,7 +89,6 @@ async def _cut_short_deposit(tables, monkeypatch) -> LedgerContext:
     with pytest.raises(Killed):
         await apply_groups(context, {0: [_deposit(0, "P0")]})
     monkeypatch.undo()
-    context.flushing.clear()  # the process that was flushing is gone
     return context
 
 
@@ -100,7 +99,7 @@ def _cash(tables, partition: int) -> bytes | None:
 async def test_a_live_read_first_finishes_a_batch_a_crash_cut_short(tables, monkeypatch):
     context = await _cut_short_deposit(tables, monkeypatch)
     assert _cash(tables, 0) is None  # the ledger has the deposit, cash does not: a read now would be wrong
-    await finish_cut_short(context, 0, asyncio.Lock())
+    assert await finish_cut_short(context, 0, asyncio.Lock(), lambda: True)
     assert json.loads(_cash(tables, 0))["balance"] == "100"
     assert tables[PENDING_TABLE].data.dbs[0].get(PENDING_KEY) is None
 
@@ -108,5 +107,16 @@ async def test_a_live_read_first_finishes_a_batch_a_crash_cut_short(tables, monk
 async def test_a_batch_being_flushed_is_left_to_its_flush(tables, monkeypatch):
     context = await _cut_short_deposit(tables, monkeypatch)
     context.flushing.add(0)
-    await finish_cut_short(context, 0, asyncio.Lock())
+    assert await finish_cut_short(context, 0, asyncio.Lock(), lambda: True)
     assert _cash(tables, 0) is None and tables[PENDING_TABLE].data.dbs[0].get(PENDING_KEY) is not None
+
+
+async def test_a_read_does_not_wait_for_a_busy_batch_lock_nor_finish_a_partition_it_no_longer_serves(
+        tables, monkeypatch):
+    context = await _cut_short_deposit(tables, monkeypatch)
+    lock = asyncio.Lock()
+    await lock.acquire()  # a batch being applied, or a broker retry
+    assert not await asyncio.wait_for(finish_cut_short(context, 0, lock, lambda: True), 1)
+    lock.release()
+    assert not await finish_cut_short(context, 0, lock, lambda: False)  # given away while it waited
+    assert _cash(tables, 0) is None

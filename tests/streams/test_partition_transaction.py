@@ -374,6 +374,7 @@ async def _assert_the_next_owner_ends_as_an_uninterrupted_run(tmp_path, changelo
         await _apply(survivor, RecordingProducer(), redelivered)
         await _apply(clean, RecordingProducer(), first, redelivered)
         assert _state(survivor) == _state(clean)
+        assert list(survivor[PENDING_TABLE].data.db.keys()) == []  # no part of any attempt left behind
     finally:
         close(survivor)
         close(clean)
@@ -441,3 +442,22 @@ async def test_a_finished_batch_leaves_no_header_and_no_part_behind_locally_or_o
         assert list(recovered[PENDING_TABLE].data.db.keys()) == []
     finally:
         close(recovered)
+
+
+async def test_a_batch_of_several_parts_sends_its_header_only_once_every_part_is_acknowledged(tables, monkeypatch):
+    monkeypatch.setattr("streams.partition_transaction.BATCH_BYTES", 64)
+    await _apply(tables, RecordingProducer(), (0, None))
+    held = HeldProducer()
+    transaction = PartitionTransaction(tables, 0)
+    apply_transaction(transaction.store, make_tx("BUY", quantity=10, price=10, transaction_id="B1"), 1, FxBook().rate)
+    flushing = asyncio.ensure_future(transaction.flush(held))
+    await _settle()
+    sent = [key for key, _ in held.topics["pending-changelog"]]
+    assert len(sent) > 1 and PENDING_KEY not in sent  # the parts, and no header while they are unacknowledged
+    held.acknowledge()
+    await _settle()
+    assert held.topics["pending-changelog"][len(sent)][0] == PENDING_KEY
+    while not flushing.done():
+        held.acknowledge()
+        await _settle()
+    await flushing
