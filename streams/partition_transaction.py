@@ -118,6 +118,7 @@ class PartitionTransaction:
             # and new part keys: an earlier attempt's header that reached the changelog keeps
             # parts of its own, whatever this attempt gets to send before a crash.
             header, parts = _parts(zlib.compress(_encode(batch), 1))
+            self.parts.update(key for key, _ in parts)
             self.pending.write([header, *parts])
             await self._send_pending(producer, header, parts)
             self._write_tables(changes)
@@ -128,8 +129,13 @@ class PartitionTransaction:
 
     def _read_pending(self) -> Changes:
         self.legacy = False
+        # Part keys to delete when the batch is done: this object's own (every attempt's), plus,
+        # after a crash, every part the database holds (a scan only then: each batch leaves
+        # deleted keys behind, which a range scan on every batch would step over).
+        self.parts: set[bytes] = set()
         header = self.pending.get(PENDING_KEY)
         if header is not None:
+            self.parts.update(self.pending.keys(PART_KEYS_FROM, PART_KEYS_TO))
             found = orjson.loads(header)
             keys = [part_key(found["id"], i) for i in range(found["parts"])]
             raws = [self.pending.get(key) for key in keys]
@@ -158,12 +164,12 @@ class PartitionTransaction:
         self.pending_table.data.set_persisted_offset(TP(topic, self.partition), offset)
 
     async def _finished(self, producer: AIOKafkaProducer) -> None:
-        # Every part in the database, not only this batch's: parts of an attempt or of a batch that
-        # died before its header (here, or on the worker before, recovered from the changelog)
-        # would otherwise stay for ever, on a compacted changelog too.
-        parts = list(self.pending.keys(PART_KEYS_FROM, PART_KEYS_TO))
-        deleted = [(PENDING_KEY, None), *((key, None) for key in parts)]
+        # Every attempt's parts, and after a crash every part found: parts left by an attempt or by
+        # a batch that died before its header would otherwise stay for ever, on a compacted
+        # changelog too.
+        deleted = [(PENDING_KEY, None), *((key, None) for key in sorted(self.parts))]
         self.pending.write(deleted)
+        self.parts = set()
         if self.legacy:
             self.databases["books"].write([(LEGACY_PENDING, None)])
             self.legacy = False
