@@ -12,7 +12,9 @@ Points (stage:point): batcher:after_send (batch acknowledged, source not
 committed); worker:after_rocksdb (tables written, changelog not sent);
 worker:between_changelogs (the batch's pending record and the ledger's
 changelog records acknowledged, the positions', cash's and the rest not
-sent: the partial batch a worker dying mid-send leaves); worker:after_changelog (changelog
+sent: the partial batch a worker dying mid-send leaves); worker:before_days (every table's
+changelog records acknowledged but the days': a position on the changelog before its history);
+worker:after_changelog (changelog
 acknowledged, dead letters not sent, source not acknowledged); sink:before_write; sink:before_commit (rows committed,
 offsets not); series:before_ack (series rows committed, marks not acked).
 """
@@ -24,7 +26,8 @@ from pathlib import Path
 
 FAULTS_ENV = "FOLIO_FAULTS"
 EXIT_CODE = 86
-POINTS = frozenset({"batcher:after_send", "worker:after_rocksdb", "worker:between_changelogs", "worker:after_changelog",
+POINTS = frozenset({"batcher:after_send", "worker:after_rocksdb", "worker:between_changelogs", "worker:before_days",
+                    "worker:after_changelog",
                     "sink:before_write", "sink:before_commit", "series:before_ack"})
 
 

@@ -5,7 +5,8 @@ changed, and stored in the `series_marks` outbox in that same transaction, so
 a crash can never keep the data but lose the mark (or the reverse). The series
 topology recomputes exactly these ranges (streams.series).
 
-- a position whose history was rewritten from D: its portfolio from D on;
+- a position whose history was rewritten from D, or a day of its history (a `days`
+  record) that really changed on D: its portfolio from D on;
 - a transaction added, amended or cancelled: from the earlier of its old and
   new trade date on (cash and flows change every later date);
 - a price for (security, D): every holder of the security, from D up to the

@@ -149,7 +149,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
         if batch.positions:
             position_marks = await _write_positions(conn, batch)
         if batch.history:
-            await _write_history(conn, batch)
+            position_marks += await _write_history(conn, batch)
         changed_instruments = await _upsert_columns(conn, UPSERT_INSTRUMENTS, batch.instruments.values())
         changed_prices = await _upsert_columns(conn, UPSERT_PRICES, batch.prices.values())
         changed_fx = await _upsert_columns(conn, UPSERT_FX_RATES, batch.fx_rates.values())
@@ -220,22 +220,35 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::nume
 ON CONFLICT (portfolio_id, security_id, date) DO UPDATE SET
   quantity = EXCLUDED.quantity, cost_local = EXCLUDED.cost_local, cost_base = EXCLUDED.cost_base,
   realized_local = EXCLUDED.realized_local, realized_base = EXCLUDED.realized_base
+WHERE (position_history.quantity, position_history.cost_local, position_history.cost_base,
+       position_history.realized_local, position_history.realized_base)
+  IS DISTINCT FROM (EXCLUDED.quantity, EXCLUDED.cost_local, EXCLUDED.cost_base,
+                    EXCLUDED.realized_local, EXCLUDED.realized_base)
+RETURNING portfolio_id, date
 """
 DELETE_HISTORY = """
 DELETE FROM position_history h USING unnest($1::text[], $2::text[], $3::date[]) AS k(p, s, d)
 WHERE h.portfolio_id = k.p AND h.security_id = k.s AND h.date = k.d
+RETURNING h.portfolio_id, h.date
 """
 
 
-async def _write_history(conn: asyncpg.Connection, batch: Batch) -> None:
+async def _write_history(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:
     """Each changed day's row, as the `days` changelog last had it (in changelog order:
-    a replayed batch converges on the same rows)."""
+    a replayed batch converges on the same rows); marks from each really changed day on.
+
+    The history marks its own dates because a position's record and its days can reach
+    the sink in different batches (another poll, or a batch a dead worker cut short and
+    its successor finished): the position's marks may already have been spent on a
+    history the days had not yet rewritten."""
     kept = [row for row in batch.history.values() if row is not None]
     gone = [key for key, row in batch.history.items() if row is None]
+    changed = []
     if kept:
-        await conn.execute(UPSERT_HISTORY, *(list(column) for column in zip(*kept)))
+        changed += await conn.fetch(UPSERT_HISTORY, *(list(column) for column in zip(*kept)))
     if gone:
-        await conn.execute(DELETE_HISTORY, *(list(column) for column in zip(*gone)))
+        changed += await conn.fetch(DELETE_HISTORY, *(list(column) for column in zip(*gone)))
+    return [(r["portfolio_id"], r["date"], None) for r in changed]
 
 
 async def _write_positions(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:

@@ -66,8 +66,17 @@ PENDING_TABLE = "pending"
 PENDING_KEY = b"batch"
 # Where a worker of an earlier release kept the batch, in the `books` database (one record).
 LEGACY_PENDING = b"\x00folio:pending-batch"
-# Test-only fault point (folio.faults): the ledger's changelog records acknowledged, the later tables' not sent.
+# Test-only fault points (folio.faults), by the table whose records are not sent when the worker
+# dies, every table before it acknowledged: the ledger's alone (its positions and cash missing), or
+# everything but the days (a position's record on the changelog before its history).
 BETWEEN_CHANGELOGS = "worker:between_changelogs"
+BEFORE_DAYS = "worker:before_days"
+
+
+def _fault_before(sent: list, name: str) -> str | None:
+    if sent and sent[-1][0] == "ledger":
+        return BETWEEN_CHANGELOGS
+    return BEFORE_DAYS if sent and name == "days" else None
 
 Changes = dict[str, list[tuple[bytes, bytes | None]]]
 
@@ -193,14 +202,13 @@ class PartitionTransaction:
         # moves only once the broker has acknowledged its records.
         sent = []
         for name, items in changes.items():
-            topic = self.tables[name].changelog_topic.get_topic_name()
-            sent.append((name, topic, await _send(producer, topic, self.partition, items)))
-            if name == "ledger" and len(sent) < len(changes) and is_armed(BETWEEN_CHANGELOGS):
-                # The worst place to die: the transactions are on the changelog (so they will be
-                # found already applied), their positions and cash are not.
+            fault = _fault_before(sent, name)
+            if fault is not None and is_armed(fault):
                 for _, _, queued in sent:
                     await _acknowledged(queued)
-                fault_point(BETWEEN_CHANGELOGS)
+                fault_point(fault)
+            topic = self.tables[name].changelog_topic.get_topic_name()
+            sent.append((name, topic, await _send(producer, topic, self.partition, items)))
         for name, topic, pending in sent:
             self.tables[name].data.set_persisted_offset(TP(topic, self.partition), await _acknowledged(pending))
 

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 
 from folio.devenv.broker import free_port
 from folio.devenv.processes import worker_spec
@@ -204,8 +205,14 @@ async def test_when_one_of_two_workers_dies_mid_stream_the_survivor_takes_over(s
     assert not m, report(m)
 
 
+@pytest.mark.parametrize("fault_point", [
+    # the transactions on the changelog (found already applied), their positions and cash not
+    "worker:between_changelogs",
+    # the positions on the changelog (the sink marks their series stale), their history not yet
+    "worker:before_days",
+])
 async def test_a_worker_dying_with_a_batch_half_on_the_changelogs_loses_nothing_on_the_worker_that_takes_over(
-        start_stack):
+        start_stack, fault_point):
     """The dead worker's RocksDB never comes back: the survivor finds the batch on the `pending` changelog."""
     expected = load_expected("small")
     stack = await start_stack(workers=2)
@@ -213,15 +220,15 @@ async def test_a_worker_dying_with_a_batch_half_on_the_changelogs_loses_nothing_
     survivor_url = stack.worker_urls()[1]
     await produce_file(stack.bootstrap, scenario_path("small") / "events.jsonl", REFERENCE)
     await stack.wait_idle(include_sink=False)
-    # The doomed worker comes back armed: its first batch of transactions dies once the batch and the
-    # ledger's changelog records are acknowledged, before the positions', cash's and the rest are sent.
+    # The doomed worker comes back armed: its first batch of transactions dies once the batch and
+    # some of its tables' changelog records are acknowledged, before the rest are sent.
     spec = stack.supervisor.specs[doomed]
-    spec.env["FOLIO_FAULTS"] = "worker:between_changelogs:1"
+    spec.env["FOLIO_FAULTS"] = f"{fault_point}:1"
     stack.supervisor.restart(doomed)
     async with httpx.AsyncClient(timeout=5) as client:
         await _wait_ready(client, doomed_url)
         await _wait_ready(client, survivor_url)
-    fired = stack.worker_dir(0) / "faults-fired" / "worker-between_changelogs"
+    fired = stack.worker_dir(0) / "faults-fired" / fault_point.replace(":", "-")
 
     await produce_file(stack.bootstrap, scenario_path("small") / "events.jsonl", {"transactions"})
     deadline = time.monotonic() + 120

@@ -22,6 +22,7 @@ from sink.rows import Batch
 from sink.runner import build_batch, changelog_topics
 from sink.writer import write_batch
 from tests.core.factories import cancel, make_tx
+from tests.sink.test_writer import TOPIC as WRITER_TOPIC, Ledger
 
 CHANGELOGS = changelog_topics("folio")
 LEDGER_TOPIC = next(topic for topic, table in CHANGELOGS.items() if table == "ledger")
@@ -105,6 +106,56 @@ async def given_horizon(db, day: date) -> None:
 
 async def horizon(db) -> date | None:
     return await db.fetchval("SELECT horizon FROM market_horizon")
+
+
+# --- position history --------------------------------------------------------------------------------
+
+def _without_days(records: list) -> list:
+    return [r for r in records if r.topic != WRITER_TOPIC["days"]]
+
+
+def _days(records: list) -> list:
+    return [r for r in records if r.topic == WRITER_TOPIC["days"]]
+
+
+async def given_booked_position(db) -> Ledger:
+    """P1 holding 10 SEC bought on 2024-01-05, stored, its marks cleared."""
+    ledger = Ledger()
+    ledger.apply(make_tx("BUY", quantity=10, price=100, trade_date="2024-01-05", portfolio="P1"))
+    await given_horizon(db, FAR)
+    await write(db, *ledger.records())
+    await clear_marks(db)
+    return ledger
+
+
+async def test_days_reaching_the_sink_after_their_position_mark_their_portfolio_from_the_earliest_changed_day(db):
+    # A worker cut short after the position's record but before its days (its successor
+    # sends the days later), or two polls of the sink: the position's mark is spent by then.
+    ledger = await given_booked_position(db)
+    ledger.apply(make_tx("BUY", quantity=2, price=95, trade_date="2024-01-02", portfolio="P1"))
+    await write(db, *_without_days(ledger.records()))
+    await clear_marks(db)
+
+    await write(db, *_days(ledger.records()))
+
+    # 2024-01-02 is a new day and 2024-01-05 became 12 shares: the series is stale from the 2nd.
+    assert await marks(db) == [("P1", date(2024, 1, 2), None)]
+
+
+async def test_days_replayed_unchanged_mark_nothing(db):
+    ledger = await given_booked_position(db)
+
+    assert await write(db, *ledger.records()) == 0
+    assert await marks(db) == []
+
+
+async def test_a_days_tombstone_marks_its_portfolio_from_the_deleted_day(db):
+    ledger = await given_booked_position(db)
+
+    tombstone = Record(WRITER_TOPIC["days"], 0, next(_offsets), "P1\x1fSEC\x1f2024-01-05".encode(), None)
+    await write(db, tombstone)
+
+    assert await marks(db) == [("P1", date(2024, 1, 5), None)]
 
 
 # --- transactions ------------------------------------------------------------------------------------
