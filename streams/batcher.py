@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 # Kafka's own record framing.
 BATCH_BYTES = 900 << 10
 RECORD_TOO_LARGE = "record_too_large"
+STOP_WAIT = 2.0
 
 
 def split_by_size(records: Sequence[Any], limit: int = BATCH_BYTES) -> tuple[list[list[Any]], list[Any]]:
@@ -87,13 +88,18 @@ class TransactionBatcher:
                                          max_request_size=BATCH_BYTES + (64 << 10), max_batch_size=1 << 20)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
-            self.source, bootstrap_servers=self.bootstrap, group_id=self.group_id,
+            bootstrap_servers=self.bootstrap, group_id=self.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=min(3000, max(100, self.session_timeout_ms // 3)),
             max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20,
             fetch_max_wait_ms=FETCH_WAIT_MS)  # as the feeds: a broker may hold a fetch this long
         await self.consumer.start()
+        # Subscribed after start, the group is joined in the background (the first fetch waits
+        # for the assignment) instead of holding the worker's readiness: a broker may hold a
+        # group's first join for seconds (tansu: half the session timeout), and the worker's
+        # tables can answer meanwhile.
+        self.consumer.subscribe([self.source])
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -104,7 +110,14 @@ class TransactionBatcher:
             except (asyncio.CancelledError, Exception):
                 pass
         if self.consumer is not None:
-            await self.consumer.stop()
+            try:
+                # Leaving the group lets the others rebalance at once, but a consumer stopped while
+                # its join is held by the broker would wait for the join first; the session timeout
+                # frees its partitions anyway.
+                await asyncio.wait_for(self.consumer.stop(), STOP_WAIT)
+            except asyncio.TimeoutError:
+                log.warning("batcher: its consumer did not leave the group within %.0fs (a join in progress); "
+                            "stopping without waiting for it", STOP_WAIT)
         if self.producer is not None:
             await self.producer.stop()
 
