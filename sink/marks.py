@@ -7,6 +7,8 @@ topology recomputes exactly these ranges (streams.series).
 
 - a position whose history was rewritten from D, or a day of its history (a `days`
   record) that really changed on D: its portfolio from D on;
+- a portfolio's row created or re-based (a new base currency): its whole series (its
+  transactions' marks may have been spent before the row arrived);
 - a transaction added, amended or cancelled: from the earlier of its old and
   new trade date on (cash and flows change every later date);
 - a price for (security, D): every holder of the security, from D up to the

@@ -14,7 +14,11 @@ from sink import stream_log
 from sink.marks import Mark, previous_transactions, record_marks
 from sink.rows import Batch
 
+# RETURNING says whether the row was created or re-based (a new base currency): the whole
+# series is stale then, since the sink may have spent the portfolio's transaction marks
+# before its row arrived (the series of a portfolio without a row is nothing).
 UPSERT_PORTFOLIO = """
+WITH old AS (SELECT base_currency FROM portfolios WHERE portfolio_id = $1)
 INSERT INTO portfolios (portfolio_id, name, base_currency, cost_method, open_date, benchmark_id,
                         securities, currencies, applied, seq)
 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10)
@@ -24,6 +28,7 @@ ON CONFLICT (portfolio_id) DO UPDATE SET
   securities = EXCLUDED.securities, currencies = EXCLUDED.currencies, applied = EXCLUDED.applied,
   seq = EXCLUDED.seq
 WHERE portfolios.seq < EXCLUDED.seq
+RETURNING portfolio_id, base_currency IS DISTINCT FROM (SELECT base_currency FROM old) AS rebased
 """
 
 UPSERT_TRANSACTION = """
@@ -138,18 +143,18 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
     """Write the batch and its series marks atomically; returns how many marks were stored."""
     async with conn.transaction():
         previous = await previous_transactions(conn, batch)
-        position_marks: list[Mark] = []
+        state_marks: list[Mark] = []
         if batch.portfolios:
-            await conn.executemany(UPSERT_PORTFOLIO, list(batch.portfolios.values()))
+            state_marks += await _write_portfolios(conn, batch)
         if batch.transactions:
             await conn.executemany(UPSERT_TRANSACTION, list(batch.transactions.values()))
             await _write_realized_lots(conn, batch)
         if batch.cash:
             await conn.executemany(UPSERT_CASH, list(batch.cash.values()))
         if batch.positions:
-            position_marks = await _write_positions(conn, batch)
+            state_marks += await _write_positions(conn, batch)
         if batch.history:
-            position_marks += await _write_history(conn, batch)
+            state_marks += await _write_history(conn, batch)
         changed_instruments = await _upsert_columns(conn, UPSERT_INSTRUMENTS, batch.instruments.values())
         changed_prices = await _upsert_columns(conn, UPSERT_PRICES, batch.prices.values())
         changed_fx = await _upsert_columns(conn, UPSERT_FX_RATES, batch.fx_rates.values())
@@ -166,7 +171,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
         if batch.transaction_versions:
             await lifecycle.resolve_duplicates(conn)
         await stream_log.append(conn, batch, previous, changed_prices, changed_fx)
-        return await record_marks(conn, batch, previous, position_marks, changed_prices, changed_fx,
+        return await record_marks(conn, batch, previous, state_marks, changed_prices, changed_fx,
                                   changed_instruments)
 
 
@@ -195,6 +200,15 @@ async def _write_realized_lots(conn: asyncpg.Connection, batch: Batch) -> None:
         await conn.copy_records_to_table("realized_lots", records=rows)
 
 
+async def _write_portfolios(conn: asyncpg.Connection, batch: Batch) -> list[Mark]:
+    marks: list[Mark] = []
+    for row in batch.portfolios.values():
+        written = await conn.fetchrow(UPSERT_PORTFOLIO, *row)
+        if written is not None and written["rebased"]:
+            marks.append((written["portfolio_id"], None, None))
+    return marks
+
+
 async def _write_transaction_versions(conn: asyncpg.Connection, batch: Batch) -> None:
     if batch.transaction_versions:
         await _upsert_columns(conn, UPSERT_TRANSACTION_VERSIONS, batch.transaction_versions.values())
@@ -220,10 +234,10 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::nume
 ON CONFLICT (portfolio_id, security_id, date) DO UPDATE SET
   quantity = EXCLUDED.quantity, cost_local = EXCLUDED.cost_local, cost_base = EXCLUDED.cost_base,
   realized_local = EXCLUDED.realized_local, realized_base = EXCLUDED.realized_base
-WHERE (position_history.quantity, position_history.cost_local, position_history.cost_base,
-       position_history.realized_local, position_history.realized_base)
-  IS DISTINCT FROM (EXCLUDED.quantity, EXCLUDED.cost_local, EXCLUDED.cost_base,
-                    EXCLUDED.realized_local, EXCLUDED.realized_base)
+WHERE (position_history.quantity::text, position_history.cost_local::text, position_history.cost_base::text,
+       position_history.realized_local::text, position_history.realized_base::text)
+  IS DISTINCT FROM (EXCLUDED.quantity::text, EXCLUDED.cost_local::text, EXCLUDED.cost_base::text,
+                    EXCLUDED.realized_local::text, EXCLUDED.realized_base::text)
 RETURNING portfolio_id, date
 """
 DELETE_HISTORY = """

@@ -15,7 +15,7 @@ import asyncpg
 import orjson
 import pytest
 
-from core.records import TxRecord
+from core.records import PortfolioState, TxRecord
 from core.stored import encode
 from sink.marks import coalesce
 from sink.rows import Batch
@@ -156,6 +156,39 @@ async def test_a_days_tombstone_marks_its_portfolio_from_the_deleted_day(db):
     await write(db, tombstone)
 
     assert await marks(db) == [("P1", date(2024, 1, 5), None)]
+
+
+# --- portfolios ----------------------------------------------------------------------------------------
+
+def books_record(portfolio_id: str, seq: int, *, base_currency: str = "USD", name: str | None = None) -> Record:
+    definition = {"portfolio_id": portfolio_id, "name": name or portfolio_id, "base_currency": base_currency,
+                  "cost_method": "FIFO", "open_date": "2024-01-01"}
+    return Record(WRITER_TOPIC["books"], 0, next(_offsets), portfolio_id.encode(),
+                  encode(PortfolioState(portfolio_id, definition, seq=seq, applied=seq)))
+
+
+async def test_a_portfolio_row_reaching_the_sink_after_its_transactions_marks_its_whole_series(db):
+    # Its transactions' marks were spent while the portfolio had no row (a series of nothing).
+    await given_horizon(db, FAR)
+    await write(db, tx_record("P9", "T1", "2024-01-05", seq=1))
+    await clear_marks(db)
+
+    await write(db, books_record("P9", seq=1))
+
+    assert await marks(db) == [("P9", None, None)]
+
+
+async def test_a_replayed_or_renamed_portfolio_marks_nothing_and_a_new_base_currency_marks_everything(db):
+    await given_horizon(db, FAR)
+    await write(db, books_record("P9", seq=1))
+    await clear_marks(db)
+
+    await write(db, books_record("P9", seq=1))
+    await write(db, books_record("P9", seq=2, name="renamed"))
+    assert await marks(db) == []
+
+    await write(db, books_record("P9", seq=3, base_currency="EUR"))
+    assert await marks(db) == [("P9", None, None)]
 
 
 # --- transactions ------------------------------------------------------------------------------------

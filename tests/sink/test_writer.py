@@ -9,6 +9,7 @@ from decimal import Decimal
 import orjson
 
 from core.ledger import apply_transaction, define_portfolio
+from core.records import DayState
 from core.store import MemoryStore
 from core.stored import encode
 from sink.runner import build_batch, changelog_topics
@@ -197,3 +198,16 @@ async def test_a_days_tombstone_without_a_readable_key_is_set_aside_and_the_rest
     await write_batch(db, build_batch([*ledger.records(), *bad], CHANGELOGS, rejected))
     assert [type(exc) for _, exc in rejected] == [ValueError, UnicodeDecodeError, ValueError]
     assert await _history(db) == [("2024-01-01", 10, 1000, 0)]
+
+
+async def test_a_day_rewritten_with_an_equal_figure_of_another_scale_keeps_the_changelogs_text(db):
+    # The history mirrors the worker's state to the digit: 10 and 10.0 are one value but two texts.
+    def day(quantity: str) -> Record:
+        state = DayState("P1", "SEC", "2024-01-02", None, D(quantity), D("1000"), D("1000"), D("0"), D("0"),
+                         listed=True, currency="USD", seq=1, applied=1)
+        return changelog("days", state)
+
+    await write_batch(db, build_batch([day("10")], CHANGELOGS))
+    await write_batch(db, build_batch([day("10.0")], CHANGELOGS))
+
+    assert await db.fetchval("SELECT quantity::text FROM position_history") == "10.0"
