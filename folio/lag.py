@@ -43,19 +43,20 @@ async def partition_lags(bootstrap: str, groups: Sequence[ConsumerGroup],
         existing = await consumer.topics()
         wanted = {t for g in groups for t in g.topics if t in existing}
         all_tps = [TopicPartition(t, p) for t in sorted(wanted) for p in sorted(consumer.partitions_for_topic(t) or [])]
-        ends = await consumer.end_offsets(all_tps) if all_tps else {}
-        lags = []
+        committed: dict[str, dict[TopicPartition, int]] = {}
         for group in groups:
             tps = [tp for tp in all_tps if tp.topic in group.topics]
-            if not tps:
-                continue
-            # Partitions named explicitly: some brokers (tansu) list nothing otherwise.
-            committed = await admin.list_consumer_group_offsets(group.group_id, partitions=tps)
-            for tp in tps:
-                meta = committed.get(tp)
-                done = meta.offset if meta is not None and meta.offset >= 0 else 0
-                lags.append(PartitionLag(group.stage, group.group_id, tp.topic, tp.partition, ends[tp], done))
-        return lags
+            if tps:
+                # Partitions named explicitly: some brokers (tansu) list nothing otherwise.
+                found = await admin.list_consumer_group_offsets(group.group_id, partitions=tps)
+                committed[group.group_id] = {
+                    tp: meta.offset if (meta := found.get(tp)) is not None and meta.offset >= 0 else 0 for tp in tps}
+        # The ends are read after every commit: work in flight between two stages (a record
+        # produced downstream before its source offset is committed upstream) shows as lag
+        # somewhere, never as a chain that looks idle.
+        ends = await consumer.end_offsets(all_tps) if all_tps else {}
+        return [PartitionLag(group.stage, group.group_id, tp.topic, tp.partition, ends[tp], done)
+                for group in groups for tp, done in committed.get(group.group_id, {}).items()]
     finally:  # also after a failed or cancelled start: nothing is left open
         await consumer.stop()
         await admin.close()

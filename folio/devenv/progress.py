@@ -27,17 +27,22 @@ async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
 
 
 async def wait_for_lag_zero(bootstrap: str, groups: dict[str, list[str]], timeout: float = 300.0,
-                            settle: int = 2, interval: float = 0.5) -> float:
-    """Wait until every group has lag 0 on its topics for `settle` checks in a row."""
+                            settle: int = 2, interval: float = 0.25) -> float:
+    """Wait until every group has lag 0 on its topics for `settle` checks in a row.
+
+    Two in a row, because one check reads the groups one after another: a stage may commit
+    between two reads, its output not yet counted in the lag of the stage downstream."""
     start = time.monotonic()
     calm = 0
     while True:
-        lags = [await group_lag(bootstrap, g, ts) for g, ts in groups.items()]
-        calm = calm + 1 if not any(lags) else 0
+        lags = dict.fromkeys(groups, 0)
+        for p in await partition_lags(bootstrap, [ConsumerGroup(g, g, tuple(ts)) for g, ts in groups.items()]):
+            lags[p.group_id] += max(0, p.end - p.committed)
+        calm = calm + 1 if not any(lags.values()) else 0
         if calm >= settle:
             return time.monotonic() - start
         if time.monotonic() - start > timeout:
-            raise TimeoutError(f"consumer groups still lagging after {timeout}s: {dict(zip(groups, lags))}")
+            raise TimeoutError(f"consumer groups still lagging after {timeout}s: {lags}")
         await asyncio.sleep(interval)
 
 

@@ -13,6 +13,7 @@ from tests.support.scenario import scenario_path
 
 REFERENCE = {"portfolios", "instruments", "prices", "fx_rates"}
 TEST_SESSION_TIMEOUT = 6.0
+QUICK_ROUNDS = {"FOLIO_COMMIT_INTERVAL": "0.3", "FOLIO_SERIES_BATCH_WITHIN": "0.3"}
 
 
 @pytest.fixture
@@ -23,6 +24,9 @@ async def start_stack(tmp_path_factory) -> AsyncIterator[Callable[..., Awaitable
     async def start(**overrides) -> Stack:
         # 6 s instead of folio up's 10: each of a stack's first group joins waits half of it.
         overrides.setdefault("session_timeout", TEST_SESSION_TIMEOUT)
+        # Tests wait for every stage to be idle after each step: commits and series rounds every
+        # 0.3 s instead of every second shorten each wait (a test's own extra_env still wins).
+        overrides["extra_env"] = {**QUICK_ROUNDS, **overrides.get("extra_env", {})}
         stack = Stack(Path(tmp_path_factory.mktemp("folio")), api_port=free_port(), **overrides)
         stacks.append(stack)
         return await stack.start()
