@@ -105,3 +105,29 @@ async def test_a_failing_stream_log_prune_of_any_kind_is_logged_and_never_escape
     monkeypatch.setattr("sink.runner.stream_log.prune_if_due", broken)
     await Sink._prune_stream_log(None)
     assert "pruning the stream log failed" in caplog.text
+
+
+async def test_a_nul_in_a_portfolio_or_a_history_day_is_dead_lettered_and_the_rest_is_stored_and_marked(
+        db, sink_database_url):
+    # The rows that mark series since this stop (a portfolio created, a day that changed) meet
+    # hostile text like every other row: the record is set aside, the batch and its marks go in.
+    from core.records import DayState, PortfolioState
+    from tests.core.factories import D
+
+    poisoned_book = changelog("books", PortfolioState("P\x00X", {
+        "portfolio_id": "P\x00X", "name": "P", "base_currency": "USD", "cost_method": "FIFO",
+        "open_date": "2024-01-01"}, seq=1, applied=1))
+    poisoned_day = changelog("days", DayState("P1", "S\x00", "2024-01-02", None, D("1e99"), D("1e-99"), D("0"),
+                                              D("0"), D("0"), listed=True, currency="USD", seq=1, applied=1))
+    records = [*ledger_records("T1"), poisoned_book, poisoned_day]
+    sink = Sink("unused:9092", sink_database_url)
+    letters, _ = await sink._write_records(records)
+    await sink._conn.close()
+
+    assert sorted(letter["offset"] for letter in letters) == sorted([poisoned_book.offset, poisoned_day.offset])
+    assert {letter["reason"] for letter in letters} == {"sink_rejected"}
+    assert [r["portfolio_id"] for r in await db.fetch("SELECT portfolio_id FROM portfolios")] == ["P1"]
+    assert await db.fetchval("SELECT count(*) FROM position_history") == 0
+    # P1's row was created: its whole series is stale.
+    assert [tuple(r) for r in await db.fetch("SELECT portfolio_id, from_date, to_date FROM series_marks")] == [
+        ("P1", None, None)]
