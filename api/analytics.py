@@ -55,10 +55,17 @@ class SeriesArrays:
 
 
 async def load_series_arrays(session: AsyncSession, portfolio_id: str, to: date) -> SeriesArrays:
-    found = await series_arrays(session, portfolio_id, to)
+    return arrays_of(await series_arrays(session, portfolio_id, to))
+
+
+def arrays_of(found: dict[str, list | None], to: date | None = None) -> SeriesArrays:
+    """api.queries.series' arrays (days since 1970, floats or None) as numpy, cut after `to` if given."""
     # None (unknown) becomes NaN in a float array.
     mv, inflow, outflow = (np.array(found[k] or [], dtype=np.float64) for k in ("mv", "inflow", "outflow"))
     dates = np.array(found["days"] or [], dtype="datetime64[D]")
+    if to is not None:
+        kept = dates <= np.datetime64(to, "D")
+        dates, mv, inflow, outflow = dates[kept], mv[kept], inflow[kept], outflow[kept]
     return SeriesArrays(dates, mv, inflow, outflow, daily_returns(mv, inflow, outflow))
 
 
@@ -101,6 +108,12 @@ async def resolve_window(session: AsyncSession, portfolio_id: str, request: Peri
     request.check()
     first_date = await first_transaction_date(session, portfolio_id)
     anchor = request.as_of or request.to or await horizon(session, portfolio_id)
+    return window_on(request, first_date, anchor)
+
+
+def window_on(request: PeriodRequest, first_date: date | None, anchor: date | None) -> Window:
+    """The request's window, `anchor` being its as_of, its to, or else the portfolio's horizon."""
+    request.check()
     if anchor is None:  # nothing was ever traded or priced
         return Window(request.from_, request.to, None)
     if request.period is not None:

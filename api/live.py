@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -43,30 +44,40 @@ class WorkerAnswer:
     body: bytes
 
 
+@dataclass(slots=True)
+class KeptState:
+    etag: str
+    state: dict[str, Any]
+    size: int  # bytes: the worker's answer, then also each answer encoded from the state
+    answers: dict[Hashable, bytes] = field(default_factory=dict)
+
+
+ANSWERS_PER_STATE = 8  # e.g. a few pages of one portfolio's positions; the oldest goes first
+
+
 class LiveClient:
     def __init__(self, base_url: str, timeout: float = 5.0, token: str | None = None,
-                 cache_size: int = 1024) -> None:
+                 cache_size: int = 1024, cache_bytes: int = 64 << 20) -> None:
         self.base_urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None  # made in the event loop that uses it
         self.cache_size = cache_size
-        self._kept: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()  # portfolio -> (ETag, state)
+        self.cache_bytes = cache_bytes
+        self._kept: OrderedDict[str, KeptState] = OrderedDict()  # by portfolio, least recently used first
+        self._kept_bytes = 0
 
     async def portfolio(self, portfolio_id: str) -> dict[str, Any] | None:
         """The portfolio's live state, or None when the worker does not know it."""
         kept = self._kept.get(portfolio_id)
         answer = await self._get(f"/live/portfolios/{quote(portfolio_id, safe='')}/",
-                                 {"If-None-Match": kept[0]} if kept else None)
+                                 {"If-None-Match": kept.etag} if kept else None)
         if answer.status == 304 and kept is not None:
             # Kept again: a concurrent request may have dropped it meanwhile (a 503, an answer
             # without an ETag, the LRU), and what the worker confirmed is still this state.
-            self._kept[portfolio_id] = kept
-            self._kept.move_to_end(portfolio_id)
-            while len(self._kept) > self.cache_size:
-                self._kept.popitem(last=False)
-            return kept[1]
-        self._kept.pop(portfolio_id, None)
+            self._keep(portfolio_id, kept)
+            return kept.state
+        self._drop(portfolio_id)
         if answer.status == 404:
             return None
         if answer.status != 200:
@@ -79,10 +90,45 @@ class LiveClient:
                 and isinstance(state.get("positions"), list) and isinstance(state.get("cash"), list)):
             raise WorkerUnavailable(f"worker at {answer.origin} gave an unexpected answer")
         if answer.etag:
-            self._kept[portfolio_id] = (answer.etag, state)
-            while len(self._kept) > self.cache_size:
-                self._kept.popitem(last=False)
+            self._keep(portfolio_id, KeptState(answer.etag, state, len(answer.body)))
         return state
+
+    def kept_answer(self, portfolio_id: str, state: dict[str, Any], key: Hashable) -> bytes | None:
+        """An answer encoded earlier from this very state (None: not kept, or the state is not)."""
+        kept = self._kept.get(portfolio_id)
+        return kept.answers.get(key) if kept is not None and kept.state is state else None
+
+    def keep_answer(self, portfolio_id: str, state: dict[str, Any], key: Hashable, body: bytes) -> None:
+        """Keeps `body` with `state` while that state is the kept one (otherwise nothing is kept)."""
+        kept = self._kept.get(portfolio_id)
+        if kept is None or kept.state is not state or key in kept.answers:
+            return
+        if len(kept.answers) >= ANSWERS_PER_STATE:
+            oldest = next(iter(kept.answers))
+            self._resize(kept, -len(kept.answers.pop(oldest)))
+        kept.answers[key] = body
+        self._resize(kept, len(body))
+        self._trim()
+
+    def _keep(self, portfolio_id: str, kept: KeptState) -> None:
+        self._drop(portfolio_id)
+        self._kept[portfolio_id] = kept
+        self._kept_bytes += kept.size
+        self._trim()
+
+    def _drop(self, portfolio_id: str) -> None:
+        kept = self._kept.pop(portfolio_id, None)
+        if kept is not None:
+            self._kept_bytes -= kept.size
+
+    def _resize(self, kept: KeptState, change: int) -> None:
+        kept.size += change
+        self._kept_bytes += change
+
+    def _trim(self) -> None:
+        while self._kept and (len(self._kept) > self.cache_size or self._kept_bytes > self.cache_bytes):
+            _, oldest = self._kept.popitem(last=False)
+            self._kept_bytes -= oldest.size
 
     async def require_portfolio(self, portfolio_id: str) -> dict[str, Any]:
         state = await self.portfolio(portfolio_id)

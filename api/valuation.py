@@ -41,7 +41,7 @@ def value_rows(rows: Sequence[PositionRow], cash: Sequence[CashRow], base_curren
 def value_live(state: dict[str, Any], income_base: Decimal = ZERO) -> PortfolioValuation:
     """The live state valued; the same kept state (api.live: unchanged since the worker's last
     answer) with the same income is valued once."""
-    key = (id(state), income_base)
+    key = (id(state), str(income_base))  # text: 0 and 0E-8 are equal but are answered differently
     memo = _LIVE_VALUATIONS.get(key)
     if memo is not None and memo[0] is state:
         _LIVE_VALUATIONS.move_to_end(key)
@@ -55,7 +55,7 @@ def value_live(state: dict[str, Any], income_base: Decimal = ZERO) -> PortfolioV
     return valued
 
 
-_LIVE_VALUATIONS: OrderedDict[tuple[int, Decimal], tuple[dict[str, Any], PortfolioValuation]] = OrderedDict()
+_LIVE_VALUATIONS: OrderedDict[tuple[int, str], tuple[dict[str, Any], PortfolioValuation]] = OrderedDict()
 _LIVE_VALUATIONS_KEPT = 1024
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from api.csv_lists import CsvListRoute
 from api.deps import DatabaseDep, IsoDate, LiveDep, PageDep, PortfolioId
+from api.kept_answers import live_json_answer
 from api.models import CashOut
 from api.queries.portfolios import portfolio_base_currency
 from api.responses import cash_out
@@ -22,7 +23,9 @@ async def read_cash(
     as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD: from PostgreSQL; absent: live")] = None,
 ) -> CashOut:
     if as_of is None:
-        return cash_out(portfolio_id, None, "live", value_live(await live.require_portfolio(portfolio_id)), page)
+        state = await live.require_portfolio(portfolio_id)
+        return live_json_answer(live, portfolio_id, state, ("cash", page),
+                                lambda: cash_out(portfolio_id, None, "live", value_live(state), page))
     async with database.session() as session:
         base_currency = await portfolio_base_currency(session, portfolio_id)
         valued = await value_as_of(session, portfolio_id, base_currency, as_of)

@@ -3,22 +3,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.analytics import load_series_arrays, resolve_window
-from api.deps import KnownPortfolio, PeriodDep, SessionDep
+from api.analytics import arrays_of, window_on
+from api.deps import DatabaseDep, PeriodDep, PortfolioId
+from api.errors import unknown_portfolio
 from api.models import PerformanceOut
+from api.queries.series import period_inputs
 from core.analytics.performance import performance
 
 router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["analytics"])
 
 
 @router.get("/performance", responses={404: {"description": "unknown portfolio"}})
-async def read_performance(portfolio_id: KnownPortfolio, session: SessionDep, request: PeriodDep) -> PerformanceOut:
-    window = await resolve_window(session, portfolio_id, request)
+async def read_performance(portfolio_id: PortfolioId, database: DatabaseDep, request: PeriodDep) -> PerformanceOut:
+    # One round trip for everything it reads (api.queries.series.period_inputs): a session's
+    # five (pre-ping, portfolio, first trade, horizon, series) were most of this answer's cost.
+    found = await period_inputs(database, portfolio_id)
+    if not found.known:
+        raise unknown_portfolio(portfolio_id)
+    window = window_on(request, found.first_date, request.as_of or request.to or found.horizon)
     if window.clamped is None:
         return PerformanceOut(portfolio_id=portfolio_id, period=request.period, from_=window.from_, to=window.to,
                               days=None, twr=None, twr_annualized=None, mwr_annualized=None, mwr_period=None)
     from_, to = window.clamped
-    s = await load_series_arrays(session, portfolio_id, to)
+    s = arrays_of(found.arrays, to)
     figures = performance(s.dates, s.mv, s.inflow, s.outflow, s.r, from_, to)
     return PerformanceOut(portfolio_id=portfolio_id, period=request.period,
                           **{("from_" if k == "from" else k): v for k, v in figures.items()})

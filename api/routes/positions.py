@@ -16,6 +16,7 @@ from api.deps import (
     ensure_portfolio,
 )
 from api.errors import NotFound
+from api.kept_answers import live_json_answer
 from api.models import LotsOut, PositionsOut
 from api.queries.live import live_lots
 from api.queries.portfolios import portfolio_base_currency
@@ -34,7 +35,9 @@ async def read_positions(
     as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD: from PostgreSQL; absent: live")] = None,
 ) -> PositionsOut:
     if as_of is None:
-        return positions_out(portfolio_id, None, "live", value_live(await live.require_portfolio(portfolio_id)), page)
+        state = await live.require_portfolio(portfolio_id)
+        return live_json_answer(live, portfolio_id, state, ("positions", page),
+                                lambda: positions_out(portfolio_id, None, "live", value_live(state), page))
     async with database.session() as session:
         base_currency = await portfolio_base_currency(session, portfolio_id)
         valued = await value_as_of(session, portfolio_id, base_currency, as_of)

@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import DatabaseDep, IsoDate, LiveDep, PortfolioId
+from api.kept_answers import live_json_answer
 from api.models import ValuationOut
 from api.queries.portfolios import portfolio_base_currency
-from api.queries.series import income_base
+from api.queries.series import income_base, income_base_now
 from api.responses import valuation_out
 from api.valuation import value_as_of, value_live
 
@@ -24,11 +25,11 @@ async def read_valuation(
     if as_of is None:
         state = await live.require_portfolio(portfolio_id)
         # Income is a booked fact; PostgreSQL has it (the worker keeps no per-portfolio total).
-        async with database.session() as session:
-            valued = value_live(state, await income_base(session, portfolio_id, None))
-    else:
-        async with database.session() as session:
-            base_currency = await portfolio_base_currency(session, portfolio_id)
-            valued = await value_as_of(session, portfolio_id, base_currency, as_of,
-                                       await income_base(session, portfolio_id, as_of))
-    return valuation_out(portfolio_id, as_of, "live" if as_of is None else "db", valued)
+        income = await income_base_now(database, portfolio_id)
+        return live_json_answer(live, portfolio_id, state, ("valuation", str(income)),
+                                lambda: valuation_out(portfolio_id, None, "live", value_live(state, income)))
+    async with database.session() as session:
+        base_currency = await portfolio_base_currency(session, portfolio_id)
+        valued = await value_as_of(session, portfolio_id, base_currency, as_of,
+                                   await income_base(session, portfolio_id, as_of))
+    return valuation_out(portfolio_id, as_of, "db", valued)

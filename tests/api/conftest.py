@@ -3,6 +3,7 @@ schema, rows inserted straight into it, a stub of the worker's live endpoint,
 and API clients (httpx over ASGI) wired to them."""
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -275,6 +276,9 @@ async def db_client(make_client: ClientFactory, api_database_url: str) -> httpx.
 
 
 class _WorkerStub(BaseHTTPRequestHandler):
+    """Answers as the worker does, ETag and 304 included (the ETag is the answer's hash here; the
+    worker's is a version, streams.live_versions): so the API keeps states and answers from them."""
+
     answers: dict[str, tuple[int, Any]] = {}
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -285,13 +289,26 @@ class _WorkerStub(BaseHTTPRequestHandler):
         prefix = "/live/portfolios/"
         if path.startswith(prefix) and path.endswith("/"):
             portfolio_id = unquote(path[len(prefix):-1])
-            self._send(*self.answers.get(portfolio_id, (404, {"error": "unknown portfolio"})))
+            status, body = self.answers.get(portfolio_id, (404, {"error": "unknown portfolio"}))
+            if status != 200:
+                self._send(status, body)
+                return
+            data = json.dumps(body).encode()
+            etag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self._send(status, body, {"ETag": etag})
             return
         self._send(404, {"error": "not found"})
 
-    def _send(self, status: int, body: Any) -> None:
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -304,8 +321,10 @@ class _WorkerStub(BaseHTTPRequestHandler):
 @pytest.fixture
 def start_worker_stub() -> Iterator[Callable[..., str]]:
     """A real HTTP server answering like the worker's live endpoint:
-    `start_worker_stub({"P1": live_answer(...)}, status={"P2": 500})` → its URL."""
+    `start_worker_stub({"P1": live_answer(...)}, status={"P2": 500})` → its URL.
+    `start_worker_stub.tables[url]` is what it answers, by portfolio: change it to change the state."""
     servers: list[ThreadingHTTPServer] = []
+    tables: dict[str, dict[str, tuple[int, Any]]] = {}
 
     def start(answers: dict[str, Any] | None = None, status: dict[str, int] | None = None) -> str:
         table = {pid: (200, body) for pid, body in (answers or {}).items()}
@@ -314,8 +333,11 @@ def start_worker_stub() -> Iterator[Callable[..., str]]:
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        tables[url] = table
+        return url
 
+    start.tables = tables
     yield start
     for server in servers:
         server.shutdown()

@@ -1,9 +1,10 @@
-"""The live client's kept answers (api.live): a 304 returns the kept state even if another request dropped it."""
+"""The live client's kept answers (api.live): a 304 returns the kept state even if another request dropped it;
+encoded answers are kept with their state and leave with it; what is kept is capped by bytes."""
 from __future__ import annotations
 
 import asyncio
 
-from api.live import LiveClient, WorkerAnswer
+from api.live import ANSWERS_PER_STATE, LiveClient, WorkerAnswer
 
 STATE = b'{"book": {"portfolio_id": "P1"}, "positions": [], "cash": [], "market": {}}'
 
@@ -49,3 +50,44 @@ async def test_a_304_for_a_state_another_request_dropped_meanwhile_still_answers
     await worker.portfolio("P1")  # meanwhile an answer without ETag drops the kept state
     worker.gate.set()
     assert await waiting is first  # was a KeyError (HTTP 500) before
+
+
+async def test_an_encoded_answer_is_kept_only_with_the_state_it_was_made_from():
+    worker = ScriptedWorker(_answer(200, '"e1"', STATE), _answer(304, '"e1"'), _answer(200, '"e2"', STATE))
+    first = await worker.portfolio("P1")
+    worker.keep_answer("P1", first, "positions", b'{"answer": 1}')
+    assert await worker.portfolio("P1") is first  # 304: the state and its answers stay
+    assert worker.kept_answer("P1", first, "positions") == b'{"answer": 1}'
+    assert worker.kept_answer("P1", first, "cash") is None
+
+    changed = await worker.portfolio("P1")  # a new version: the old state's answers go with it
+    assert worker.kept_answer("P1", changed, "positions") is None
+    assert worker.kept_answer("P1", first, "positions") is None
+    worker.keep_answer("P1", first, "positions", b"stale")  # made from a state no longer kept: not kept
+    assert worker.kept_answer("P1", changed, "positions") is None
+
+
+async def test_what_is_kept_is_capped_by_bytes_the_least_recently_used_portfolio_first():
+    # Each answer's body is len(STATE) bytes; room for two states and one 10-byte answer.
+    worker = ScriptedWorker(*(_answer(200, f'"e{n}"', STATE) for n in range(3)))
+    worker.cache_bytes = 2 * len(STATE) + 10
+    p1 = await worker.portfolio("P1")
+    p2 = await worker.portfolio("P2")
+    worker.keep_answer("P1", p1, "a", b"0123456789")
+    assert worker.kept_answer("P1", p1, "a") == b"0123456789"
+
+    worker.keep_answer("P2", p2, "a", b"x")  # one byte over: P1, the least recently kept, goes
+    assert worker.kept_answer("P1", p1, "a") is None and worker.kept_answer("P2", p2, "a") == b"x"
+    await worker.portfolio("P3")
+    assert worker.kept_answer("P2", p2, "a") == b"x"
+    assert worker._kept_bytes == 2 * len(STATE) + 1
+
+
+async def test_a_state_keeps_at_most_a_few_answers_the_oldest_going_first():
+    worker = ScriptedWorker(_answer(200, '"e1"', STATE))
+    state = await worker.portfolio("P1")
+    for page in range(ANSWERS_PER_STATE + 1):
+        worker.keep_answer("P1", state, page, b"%d" % page)
+    assert worker.kept_answer("P1", state, 0) is None
+    assert worker.kept_answer("P1", state, ANSWERS_PER_STATE) == b"%d" % ANSWERS_PER_STATE
+    assert worker._kept_bytes == len(STATE) + ANSWERS_PER_STATE

@@ -19,6 +19,12 @@ async def test_while_postgresql_is_down_live_reads_work_and_the_sink_catches_up_
     events = scenario_path("small") / "events.jsonl"
     await produce_file(stack.bootstrap, events, REFERENCE)
     await stack.wait_idle(include_sink=False)
+    some = next(iter(expected["portfolios"]))
+    # Reads that go to PostgreSQL on every request, here once before it stops (their pooled
+    # connections then die with it), during the outage, and after it is back.
+    database_reads = [f"/portfolios/{some}/valuation", f"/portfolios/{some}/performance?period=SI"]
+    async with stack.client(timeout=30) as client:
+        assert [(await client.get(path)).status_code for path in database_reads] == [200, 200]
 
     await asyncio.to_thread(stack.postgres.stop)
     await produce_events(stack.bootstrap, read_events(events, {"transactions"}))
@@ -31,9 +37,15 @@ async def test_while_postgresql_is_down_live_reads_work_and_the_sink_catches_up_
             compare_positions(m, pid, exp["cost_method"], exp["positions"], await api_reads.positions(client, pid))
         assert (await client.get("/health/ready")).status_code == 503
         assert stack.supervisor.alive("sink")
+        for path in database_reads:
+            answer = await client.get(path)
+            assert (answer.status_code, "database unavailable" in answer.text) == (503, True), (path, answer.text)
 
         await asyncio.to_thread(stack.postgres.start)
         await stack.wait_idle(timeout=120)
+        for path in database_reads:
+            answer = await client.get(path)
+            assert answer.status_code == 200, (path, answer.text)
         for pid, exp in expected["portfolios"].items():
             compare_positions(m, pid, exp["cost_method"], exp["positions"],
                               await api_reads.positions(client, pid, expected["as_of"]))

@@ -28,6 +28,16 @@ def _price(price: str) -> Event:
                                        "currency": "USD"})
 
 
+async def _api_figures(stack) -> tuple[Decimal, Decimal]:
+    """XCACHE's quantity and market value through the API, asked twice (the second from what it kept)."""
+    async with stack.client() as api:
+        answers = [await api.get("/portfolios/PCACHE/positions") for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200], answers[0].text
+    assert answers[1].content == answers[0].content
+    [row] = [r for r in answers[1].json()["positions"] if r["security_id"] == "XCACHE"]
+    return Decimal(row["quantity"]), Decimal(row["mv_local"])
+
+
 def _quantity(state: dict) -> Decimal:
     return sum((Decimal(p["quantity"]) for p in state["positions"] if p["security_id"] == "XCACHE"), Decimal(0))
 
@@ -47,6 +57,7 @@ async def test_an_unchanged_portfolio_is_answered_from_the_kept_state_and_each_c
     try:
         first = await live.portfolio("PCACHE")
         assert _quantity(first) == 10
+        assert await _api_figures(stack) == (10, 1000)
         assert await live.portfolio("PCACHE") is first  # the worker said 304: nothing rebuilt, nothing parsed
 
         # Another portfolio's trade does not touch this one's version.
@@ -60,6 +71,7 @@ async def test_an_unchanged_portfolio_is_answered_from_the_kept_state_and_each_c
         await stack.wait_idle(include_sink=False)
         traded = await live.portfolio("PCACHE")
         assert traded is not first and _quantity(traded) == 15
+        assert await _api_figures(stack) == (15, 1500)  # the API's kept answer went with its state
         assert await live.portfolio("PCACHE") is traded
 
         # So does a price: the answer carries the quotes it is valued at.
@@ -71,10 +83,5 @@ async def test_an_unchanged_portfolio_is_answered_from_the_kept_state_and_each_c
     finally:
         await live.aclose()
 
-    # Through the API, whose own LiveClient keeps answers the same way: 15 × 120 = 1800.
-    async with stack.client() as api:
-        for _ in range(2):
-            answer = await api.get("/portfolios/PCACHE/positions")
-            assert answer.status_code == 200, answer.text
-            [row] = [r for r in answer.json()["positions"] if r["security_id"] == "XCACHE"]
-            assert (Decimal(row["quantity"]), Decimal(row["mv_local"])) == (15, 1800), row
+    # Through the API, whose own LiveClient keeps states and answers the same way: 15 × 120 = 1800.
+    assert await _api_figures(stack) == (15, 1800)
