@@ -43,7 +43,7 @@ from folio.log_end import fetch_until_end
 from folio.produce import Event, kafka_producer
 from schemas.events import letter_bytes
 from sink.dead_letter_lifecycle import Redriven, record_redrive
-from streams.dead_letters import DEAD_LETTERS_TOPIC
+from streams.dead_letters import DEAD_LETTERS_TOPIC, INVALID_PENDING_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +246,9 @@ async def _redrive_event(bootstrap: str, record: ConsumerRecord) -> _Letter | st
     if letter is None:
         return f"skipping {where}: not a JSON object"
     source_topic, raw_value, key = letter.get("source_topic"), letter.get("raw_value"), letter.get("key")
+    if letter.get("reason") == INVALID_PENDING_BATCH:
+        # A worker's own write-ahead record: it was unreadable, and written back it would be again.
+        return f"refusing {where}: an unreadable pending batch of a positions worker is not an event to redrive"
     if not isinstance(source_topic, str) or not source_topic or not isinstance(raw_value, str):
         return f"skipping {where}: needs a source_topic and a raw_value string"
     partition, offset = letter.get("partition"), letter.get("offset")

@@ -15,6 +15,8 @@ from schemas.events import DeadLetter, letter_bytes
 log = logging.getLogger(__name__)
 
 DEAD_LETTERS_TOPIC = "dead_letters"
+# A positions worker's write-ahead batch (streams.partition_transaction) that could not be read back.
+INVALID_PENDING_BATCH = "invalid_pending_batch"
 
 
 def dead_letter(topic: str, partition: int | None, offset: int | None, key: bytes | None,

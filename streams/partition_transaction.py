@@ -35,6 +35,12 @@ tombstone too, instead of coming back in any worker that recovers the table
 from it. Faust's own path (`table[key] = value`) would send one changelog
 message and do two RocksDB puts per key instead.
 
+A header or parts that cannot be read back (not written by a worker: a
+corrupt or forged changelog record) are refused, not trusted: the partition
+would otherwise fail on every start. The batch is reported as a dead letter
+(`invalid_pending_batch`, with the header's bytes), logged as an error, and
+its records deleted like a finished batch's; nothing of it is applied.
+
 What it costs: one more broker round trip per batch (step 0's acknowledgement
 is awaited before step 2 starts), and the batch once more on the `pending`
 changelog, zlib-compressed (level 1: about 3 us per transaction, the JSON
@@ -55,6 +61,7 @@ from faust.types import TP
 
 from folio.faults import fault_point, is_armed
 from streams.batcher import BATCH_BYTES
+from streams.dead_letters import INVALID_PENDING_BATCH, dead_letter, publish_letters
 from streams.table_store import RocksKeyValue, TableLedgerStore
 
 log = logging.getLogger(__name__)
@@ -111,6 +118,7 @@ class PartitionTransaction:
         # A crash interrupted a flush, here or on the worker that had this partition before:
         # its tables are completed before anything is read (the writes are idempotent), and
         # its records are sent again with the next flush's.
+        self.refused: dict[str, Any] | None = None  # the dead letter of a pending batch that could not be read
         self.unsent: Changes = self._read_pending()
         if self.unsent:
             log.warning("partition %s: finishing a batch that a crash interrupted (%d records)", partition,
@@ -122,6 +130,11 @@ class PartitionTransaction:
         """Write every changed record (RocksDB, changelog, persisted offset); how many."""
         changes = self.store.changes()
         batch = _merged(self.unsent, changes)
+        if self.refused is not None:
+            await publish_letters(producer, [self.refused])
+            self.refused = None
+            if not batch:
+                await self._finished(producer)  # its header and parts, deleted
         if batch:
             # A retried flush (apply_group after a broker error) writes the batch under a new id
             # and new part keys: an earlier attempt's header that reached the changelog keeps
@@ -145,19 +158,37 @@ class PartitionTransaction:
         header = self.pending.get(PENDING_KEY)
         if header is not None:
             self.parts.update(self.pending.keys(PART_KEYS_FROM, PART_KEYS_TO))
-            found = orjson.loads(header)
-            keys = [part_key(found["id"], i) for i in range(found["parts"])]
-            raws = [self.pending.get(key) for key in keys]
-            if all(raw is not None for raw in raws):
-                return _decode(zlib.decompress(b"".join(raws)))
+            return self._unless_unreadable(PENDING_KEY, header, lambda: self._pending_batch(header))
+        legacy = self.databases["books"].get(LEGACY_PENDING)
+        self.legacy = legacy is not None  # deleted once the batch is on the `pending` changelog
+        if legacy is None:
+            return {}
+        return self._unless_unreadable(LEGACY_PENDING, legacy, lambda: _checked(_decode(legacy), self.databases))
+
+    def _unless_unreadable(self, key: bytes, raw: bytes, read: Callable[[], Changes]) -> Changes:
+        try:
+            return read()
+        except (ValueError, TypeError, KeyError, AttributeError, zlib.error) as exc:
+            detail = f"the pending batch of partition {self.partition} cannot be read: {type(exc).__name__}: {exc}"
+            log.error("%s; refused, reported as a dead letter and deleted (nothing of it applied)", detail)
+            self.refused = dead_letter(self.pending_table.changelog_topic.get_topic_name(), self.partition,
+                                       None, key, bytes(raw), INVALID_PENDING_BATCH, None, detail)
+            return {}
+
+    def _pending_batch(self, header: bytes) -> Changes:
+        """The batch under `header` (raises if it is unreadable: see _unless_unreadable)."""
+        found = orjson.loads(header)
+        batch_id, count = found["id"], found["parts"]
+        if not (isinstance(batch_id, str) and type(count) is int and 0 < count <= MAX_PARTS):
+            raise ValueError(f"header {found!r} is not {{'id': str, 'parts': 1..{MAX_PARTS}}}")
+        raws = [self.pending.get(part_key(batch_id, i)) for i in range(count)]
+        if any(raw is None for raw in raws):
             # The batch was finished and its parts' tombstones reached the changelog, but the
             # header's did not (they travel in one record batch, so this is not expected).
             log.warning("partition %s: a pending batch header without its parts; nothing to finish",
                         self.partition)
             return {}
-        legacy = self.databases["books"].get(LEGACY_PENDING)
-        self.legacy = legacy is not None  # deleted once the batch is on the `pending` changelog
-        return {} if legacy is None else _decode(legacy)
+        return _checked(_decode(zlib.decompress(b"".join(raws))), self.databases)
 
     async def _send_pending(self, producer: AIOKafkaProducer, header: tuple[bytes, bytes],
                             parts: list[tuple[bytes, bytes]]) -> None:
@@ -236,6 +267,17 @@ def _encode(changes: Changes) -> bytes:
     # Keys and values are UTF-8 JSON text (core.stored): kept as text.
     return orjson.dumps({name: [[k.decode(), None if v is None else v.decode()] for k, v in items]
                          for name, items in changes.items()})
+
+
+MAX_PARTS = 10_000  # far above any batch (BATCH_MAX events), far below what a forged header could ask
+
+
+def _checked(changes: Changes, tables: dict[str, Any]) -> Changes:
+    """`changes` if every table is one of `tables` (raises KeyError otherwise)."""
+    for name in changes:
+        if name not in tables:
+            raise KeyError(f"unknown table {name!r}")
+    return changes
 
 
 def _decode(raw: bytes) -> Changes:

@@ -172,6 +172,21 @@ async def test_a_truncated_letter_whose_original_record_is_gone_is_refused_and_n
 
 
 
+async def test_an_unreadable_pending_batch_is_refused_and_not_written_back_to_the_workers_changelog(
+        folio_broker, dead_letter, read_topic):
+    await publish(folio_broker, DEAD_LETTERS_TOPIC, [
+        dead_letter("batch", "garbage", reason="invalid_pending_batch",
+                    source_topic="folio-positions-pending-changelog"),
+        dead_letter("P001", '{"transaction_id": "T1"')])
+
+    report = await redrive_run(folio_broker)
+
+    assert report.published == 1
+    [refusal] = report.refused
+    assert "pending batch" in refusal
+    assert [r.key for r in await read_topic(folio_broker, "transactions")] == [b"P001"]
+
+
 from tests.folio.test_cli import folio_command  # noqa: E402,F401 - fixture: run `folio …` on a fresh broker
 
 

@@ -8,6 +8,7 @@ unit under test; the broker's own behaviour is covered by the integration tests)
 from __future__ import annotations
 
 import asyncio
+import zlib
 
 import orjson
 import pytest
@@ -46,6 +47,13 @@ class RecordingProducer:
 
     def create_batch(self) -> _Batch:
         return _Batch(self.batch_capacity)
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None):
+        """One message (dead letters): delivered at once."""
+        self.topics.setdefault(topic, []).append((key, value))
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
 
     async def send_batch(self, batch: _Batch, topic: str, partition: int):
         log = self.topics.setdefault(topic, [])
@@ -208,6 +216,13 @@ class HeldProducer(RecordingProducer):
         super().__init__()
         self.held: list[tuple[str, asyncio.Future, object]] = []
 
+    async def send(self, topic: str, value: bytes, key: bytes | None = None):
+        """One message (dead letters): delivered at once."""
+        self.topics.setdefault(topic, []).append((key, value))
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
     async def send_batch(self, batch: _Batch, topic: str, partition: int):
         log = self.topics.setdefault(topic, [])
         meta = type("Meta", (), {"offset": len(log), "partition": partition})()
@@ -280,6 +295,13 @@ class DyingProducer(RecordingProducer):
         super().__init__()
         self.dies_at = topic
         self.armed = False
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None):
+        """One message (dead letters): delivered at once."""
+        self.topics.setdefault(topic, []).append((key, value))
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
 
     async def send_batch(self, batch: _Batch, topic: str, partition: int):
         if self.armed and topic == self.dies_at:
@@ -402,6 +424,13 @@ class RetriedProducer(RecordingProducer):
         super().__init__(batch_capacity=200)  # a few parts per record batch, as big batches are
         self.attempt = 0
 
+    async def send(self, topic: str, value: bytes, key: bytes | None = None):
+        """One message (dead letters): delivered at once."""
+        self.topics.setdefault(topic, []).append((key, value))
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
     async def send_batch(self, batch: _Batch, topic: str, partition: int):
         if self.attempt == 1 and topic == "positions-changelog":
             raise OSError("broker unreachable")
@@ -461,3 +490,58 @@ async def test_a_batch_of_several_parts_sends_its_header_only_once_every_part_is
         held.acknowledge()
         await _settle()
     await flushing
+
+
+def _part(batch_id: str, index: int, raw: bytes) -> tuple[bytes, bytes]:
+    return b"batch:%s:%06d" % (batch_id.encode(), index), raw
+
+
+UNREADABLE = {
+    "a header that is not JSON": (b"\xff{not json", []),
+    "a header of another shape": (b'["id", 1]', []),
+    "a header asking for a million parts": (b'{"id": "x", "parts": 1000000}', []),
+    "parts that are not zlib": (b'{"id": "x", "parts": 1}', [_part("x", 0, b"plain bytes")]),
+    "a batch of an unknown table": (b'{"id": "x", "parts": 1}',
+                                    [_part("x", 0, zlib.compress(b'{"nosuch": [["k", "v"]]}'))]),
+    "a batch whose keys are not text": (b'{"id": "x", "parts": 1}',
+                                        [_part("x", 0, zlib.compress(b'{"ledger": [[1, "v"]]}'))]),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE))
+async def test_an_unreadable_pending_batch_is_refused_as_a_dead_letter_and_the_partition_goes_on(tables, case):
+    """A forged or corrupt `pending` record would otherwise fail the partition at every start."""
+    producer = RecordingProducer()
+    await _apply(tables, producer, (0, None))
+    header, parts = UNREADABLE[case]
+    tables[PENDING_TABLE].data.db[PENDING_KEY] = header
+    for key, raw in parts:
+        tables[PENDING_TABLE].data.db[key] = raw
+    before = _state(tables)
+
+    transaction = PartitionTransaction(tables, 0)  # raised before: a crash loop
+    assert _state(tables) == before  # nothing of it applied
+    apply_transaction(transaction.store, make_tx("BUY", quantity=10, price=10, transaction_id="B1"), 1,
+                      FxBook().rate)
+    await transaction.flush(producer)
+
+    [(key, value)] = producer.topics["dead_letters"]
+    letter = orjson.loads(value)
+    assert (key, letter["reason"], letter["source_topic"], letter["partition"]) == (
+        PENDING_KEY, "invalid_pending_batch", "pending-changelog", 0)
+    assert "cannot be read" in letter["detail"]
+    assert list(tables[PENDING_TABLE].data.db.keys()) == []  # header and parts gone, locally
+    deleted = {k for k, v in producer.topics["pending-changelog"] if v is None}
+    assert {PENDING_KEY, *(k for k, _ in parts)} <= deleted  # and on the changelog
+    positions = [orjson.loads(v) for v in tables["positions"].data.db.values()]
+    assert [(p["security_id"], p["quantity"]) for p in positions] == [("SEC", "10")]
+
+
+async def test_an_unreadable_pending_batch_with_no_batch_after_it_is_still_reported_and_deleted(tables):
+    producer = RecordingProducer()
+    tables[PENDING_TABLE].data.db[PENDING_KEY] = b"garbage"
+
+    await PartitionTransaction(tables, 0).flush(producer)  # as a live read finishing a cut-short batch does
+
+    assert [orjson.loads(v)["reason"] for _, v in producer.topics["dead_letters"]] == ["invalid_pending_batch"]
+    assert tables[PENDING_TABLE].data.db.get(PENDING_KEY) is None
