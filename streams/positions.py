@@ -285,7 +285,7 @@ async def live_portfolio(web, request, portfolio_id: str):
     """The portfolio's live state, answered by the worker that owns its partition.
 
     `worker` names the answering worker (the owner: other workers forward,
-    headers included). During a rebalance the answer is 503, never what a
+    headers included), `version` is its ETag. During a rebalance the answer is 503, never what a
     recovering table holds.
     """
     if not _authorized(request):
@@ -318,8 +318,10 @@ async def live_portfolio(web, request, portfolio_id: str):
     # A position still in the layout before entries and days had tables carries them inline:
     # no live read needs them (history is served from PostgreSQL).
     slim = [{k: v for k, v in p.items() if k not in ("entries", "history")} for p in held]
+    # The version in the body too: a worker that forwards the read (table_route) relays the
+    # body but not the ETag header, and the API keeps states by it (If-None-Match is forwarded).
     return web.json({"book": book, "positions": slim, "cash": balances, "market": quotes,
-                     "worker": _worker_identity()}, headers={"ETag": etag})
+                     "worker": _worker_identity(), "version": etag}, headers={"ETag": etag})
 
 
 # Tables change without a write of ours while partitions move (recovery from the

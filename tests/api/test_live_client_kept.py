@@ -91,3 +91,12 @@ async def test_a_state_keeps_at_most_a_few_answers_the_oldest_going_first():
     assert worker.kept_answer("P1", state, 0) is None
     assert worker.kept_answer("P1", state, ANSWERS_PER_STATE) == b"%d" % ANSWERS_PER_STATE
     assert worker._kept_bytes == len(STATE) + ANSWERS_PER_STATE
+
+
+async def test_a_forwarded_answer_is_kept_by_the_version_in_its_body_and_its_relayed_304_answers_it():
+    # A worker that does not own the portfolio relays the owner's body and status, not its headers.
+    forwarded = b'{"book": {"portfolio_id": "P1"}, "positions": [], "cash": [], "market": {}, "version": "\\"e7\\""}'
+    worker = ScriptedWorker(_answer(200, None, forwarded), _answer(304, None))
+    first = await worker.portfolio("P1")
+    assert await worker.portfolio("P1") is first
+    assert worker.asked[1] == {"If-None-Match": '"e7"'}

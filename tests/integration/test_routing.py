@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import httpx
 
+from api.live import LiveClient
 from tests.integration import api_reads
 from tests.integration.conftest import publish_scenario
 from tests.integration.worker_routing import partition_of, partition_owners
@@ -45,6 +46,14 @@ async def test_live_reads_are_answered_by_the_partition_owner_with_the_expected_
                           realized.get(sid, (None, None))[0])
                     m.dec(f"{pid}/{sid} via {worker_url} realized_base", position["realized_base"],
                           realized.get(sid, (None, None))[1])
+        # Forwarded reads keep their state too: the version travels in the body, the owner's 304 back.
+        asked, elsewhere = stack.worker_urls()[0], next(p for p, url in owned.items() if url != stack.worker_urls()[0])
+        live = LiveClient(asked, token=stack.worker_token)
+        try:
+            first = await live.portfolio(elsewhere)
+            assert first["worker"] != asked and await live.portfolio(elsewhere) is first
+        finally:
+            await live.aclose()
         async with stack.client(timeout=30) as api:
             for pid, exp in expected["portfolios"].items():
                 compare_positions(m, pid, exp["cost_method"], exp["positions"], await api_reads.positions(api, pid))
