@@ -45,6 +45,9 @@ RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer":
 PARTITIONS = app.conf.topic_partitions
 BATCH_MAX = int(os.environ.get("FOLIO_BATCH_MAX", "5000"))
 BATCH_WITHIN = float(os.environ.get("FOLIO_BATCH_WITHIN", "0.05"))
+# And at most this many bytes of packed transactions (plus one message): a batch's memory is
+# bounded by it, whatever the backlog (streams.take).
+BATCH_MAX_BYTES = int(os.environ.get("FOLIO_BATCH_MAX_BYTES", str(8 << 20)))
 # A batch leaves once no event arrived for this long (streams.take); 0: it waits BATCH_WITHIN whole.
 BATCH_IDLE = float(os.environ.get("FOLIO_BATCH_IDLE_MS", "2")) / 1000
 BATCH_TOPIC = transaction_batches_topic(load_settings().app_id)
@@ -181,7 +184,8 @@ def incoming_records(events: list) -> tuple[dict[int, list[Incoming]], list[dict
 
 async def apply_events(stream) -> None:
     await ready.wait()
-    async for events in take_until_idle(stream, BATCH_MAX, within=BATCH_WITHIN, idle=BATCH_IDLE):
+    async for events in take_until_idle(stream, BATCH_MAX, within=BATCH_WITHIN, idle=BATCH_IDLE,
+                                        max_bytes=BATCH_MAX_BYTES):
         try:
             async with state_lock:
                 groups, letters = incoming_records(events)

@@ -23,7 +23,7 @@ async def app(tmp_path):
 
 
 def _agent(app, batches: list, acked: list, max_: int = 100, within: float = 5.0, body=None,
-           idle: float = 0.002):
+           idle: float = 0.002, max_bytes: int | None = None):
     topic = app.topic("take-test-input", value_type=bytes, value_serializer="raw")
 
     @app.agent(topic)
@@ -34,7 +34,7 @@ def _agent(app, batches: list, acked: list, max_: int = 100, within: float = 5.0
             acked.append(event.value)
             return await original_ack(event)
         stream.ack = ack
-        async for events in take_until_idle(stream, max_, within, idle):
+        async for events in take_until_idle(stream, max_, within, idle, max_bytes):
             batches.append([e.value for e in events])
             if body is not None:
                 await body(events)
@@ -70,6 +70,19 @@ async def test_a_batch_never_holds_more_than_max_events(app):
         await _until(lambda: sum(map(len, batches)) == 5)
         assert all(len(batch) <= 2 for batch in batches)
         assert [v for batch in batches for v in batch] == [b"1", b"2", b"3", b"4", b"5"]
+
+
+async def test_a_batch_holds_at_most_max_bytes_of_values_plus_the_event_that_reached_it(app):
+    """Events of very different sizes (the worker's are record batches of 1 to 5,000 transactions)."""
+    batches, acked = [], []
+    agent = _agent(app, batches, acked, max_=100, max_bytes=10, idle=1.0)  # only the bound splits them here
+    values = [b"x" * 4, b"x" * 4, b"x" * 4, b"x" * 30, b"x", b"x" * 9, b"x"]
+    async with agent.test_context() as running:
+        for value in values:
+            await running.put(value)
+        await _until(lambda: sum(map(len, batches)) == len(values))
+    # 4+4 < 10, +4 = 12: full; 30 alone; 1+9 = 10: full; 1.
+    assert [[len(v) for v in batch] for batch in batches] == [[4, 4, 4], [30], [1, 9], [1]]
 
 
 async def test_events_are_acknowledged_only_once_the_batch_body_has_finished_with_them(app):
