@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from core.booking import book
 from core.cash import cash_effect
+from core.day_lots import keeps_lots
 from core.lots import Lot
 from core.numbers import ONE, ZERO
 from core.records import CashState, DayState, PortfolioState, PositionState, TxRecord
@@ -159,6 +161,10 @@ def _book_last(store: LedgerStore, portfolio: PortfolioState, position: Position
                record: TxRecord, entry: list, arrival: int) -> None:
     """Book a transaction that lands at the end of the effective order."""
     tx = record.fields
+    previous_day = position.last_entry[0] if position.last_entry is not None else None
+    if previous_day == tx.trade_date:  # another trade of the same day: the changed day before is earlier
+        earlier = store.day_before(position.portfolio_id, position.security_id, tx.trade_date)
+        previous_day = None if earlier is None else earlier.day
     booked = book(position.lots, tx, record.arrival, record.fx, portfolio.cost_method)
     record.realized_local, record.realized_base = booked.realized_local, booked.realized_base
     record.closed = booked.closed
@@ -172,26 +178,31 @@ def _book_last(store: LedgerStore, portfolio: PortfolioState, position: Position
     position.history_from = tx.trade_date
     position.seq += 1
     position.applied = arrival
-    store.put_day(DayState.of(position, tx.trade_date))
+    store.put_day(DayState.of(position, tx.trade_date, keeps_lots(tx.trade_date, previous_day, position.lots)))
     store.put_position(position)
 
 
 def _rebuild(store: LedgerStore, portfolio: PortfolioState, position: PositionState,
              pending: dict[str, TxRecord], since: str | None, arrival: int) -> None:
-    """Replay one key's effective transactions from `since` (its start if None): from the
-    end state of the day before, over the entries from `since` on, rewriting the days."""
+    """Replay one key's effective transactions from `since` (its start if None), rewriting the days from
+    `since` on: from the end state of the latest earlier day that keeps its lots (core.day_lots), over
+    the entries after it."""
     pid, sid = position.portfolio_id, position.security_id
     changed_from = since
     start = None if since is None else store.day_before(pid, sid, since)
-    if start is not None and start.lots is None:  # a day from the old layout: no lots to start from
-        start, since = None, None
+    while start is not None and start.lots is None:  # no lots to start from (core.day_lots): an earlier day
+        start = store.day_before(pid, sid, start.day)
+    if start is None:  # from the beginning: every day is written again (days of the old layout get lots)
+        since = None
     lots: list[Lot] = [] if start is None else start.lots
     realized_local, realized_base = (ZERO, ZERO) if start is None else (start.realized_local, start.realized_base)
     listed = False if start is None else start.listed
     if start is not None and start.currency:
         position.currency = start.currency
-    entries = store.entries_from(pid, sid, since)
+    # From the day after `start`: the days before `since` are booked again but stay as stored.
+    entries = store.entries_from(pid, sid, None if start is None else _next_day(start.day))
     stale = set(store.days_from(pid, sid, since))
+    previous_day = None if start is None else start.day
     position.seq += 1
     position.applied = arrival
     for n, (day, _, txid) in enumerate(entries):
@@ -213,10 +224,13 @@ def _rebuild(store: LedgerStore, portfolio: PortfolioState, position: PositionSt
                 record.applied = arrival
                 store.put_tx(record)
         if n + 1 == len(entries) or entries[n + 1][0] != day:  # the day's last entry: its end state
-            position.set_lots(lots)
-            position.realized_local, position.realized_base, position.listed = realized_local, realized_base, listed
-            store.put_day(DayState.of(position, day))
-            stale.discard(day)
+            if since is None or day >= since:
+                position.set_lots(lots)
+                position.realized_local, position.realized_base, position.listed = (realized_local, realized_base,
+                                                                                   listed)
+                store.put_day(DayState.of(position, day, keeps_lots(day, previous_day, lots)))
+                stale.discard(day)
+            previous_day = day
     for day in stale:
         store.delete_day(pid, sid, day)
     position.set_lots(lots)
@@ -225,3 +239,7 @@ def _rebuild(store: LedgerStore, portfolio: PortfolioState, position: PositionSt
     position.last_entry = entries[-1] if entries else store.last_entry(pid, sid)
     position.history_from = changed_from if changed_from is not None else (entries[0][0] if entries else None)
     store.put_position(position)
+
+
+def _next_day(day: str) -> str:
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()

@@ -98,8 +98,10 @@ class DayState:
     """A position at the end of a day on which it changed: its history row, and
     where a replay of the days after it starts from.
 
-    `lots` is None for a day carried over from the state layout before days
-    had their own table: a replay reaching back to it starts from the beginning."""
+    `lots` is None for a day that does not keep them (core.day_lots), and for
+    a day carried over from the state layout before days had their own table:
+    a replay starts from the latest earlier day that keeps them, or from the
+    beginning."""
 
     portfolio_id: str
     security_id: str
@@ -116,8 +118,10 @@ class DayState:
     applied: int
 
     @classmethod
-    def of(cls, position: PositionState, day: str) -> DayState:
-        return cls(position.portfolio_id, position.security_id, day, position.lots, position.quantity,
+    def of(cls, position: PositionState, day: str, keep_lots: bool = True) -> DayState:
+        """The position's state at the end of `day`; without its lots unless `keep_lots` (core.day_lots)."""
+        return cls(position.portfolio_id, position.security_id, day, position.lots if keep_lots else None,
+                   position.quantity,
                    position.cost_local, position.cost_base, position.realized_local, position.realized_base,
                    position.listed, position.currency, position.seq, position.applied)
 
