@@ -87,22 +87,43 @@ def make_deep_events(n: int, depth: int, seed: int = 1) -> tuple[list[Event], li
 
 async def changelog_volume(bootstrap: str, app_id: str) -> tuple[int, int]:
     """(records, bytes of keys and values) on every table's changelog topic."""
+    topics = await changelog_topics(bootstrap, app_id)
+    return sum(t["records"] for t in topics.values()), sum(t["bytes"] for t in topics.values())
+
+
+async def changelog_topics(bootstrap: str, app_id: str, last_per_key: bool = False) -> dict[str, dict[str, int]]:
+    """Per table changelog topic: records and bytes (keys and values) on the broker.
+
+    With `last_per_key`, also `keys` (distinct keys) and `compacted_bytes`: what
+    would remain after log compaction (the last record of each key, tombstones
+    dropped), which is what a recovery from a compacted changelog reads.
+    """
     prefix = positions_app_id(app_id) + "-"
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
                                 enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
     await consumer.start()
     try:
         # Every table's changelog, found by name, so that an older tree (other tables) is measured alike.
-        topics = [topic for topic in await consumer.topics() if topic.startswith(prefix) and topic.endswith("-changelog")]
+        topics = sorted(topic for topic in await consumer.topics()
+                        if topic.startswith(prefix) and topic.endswith("-changelog"))
         consumer.assign([TopicPartition(topic, partition) for topic in topics
                          for partition in consumer.partitions_for_topic(topic) or ()])
         ends = await consumer.end_offsets(list(consumer.assignment()))
-        records = size = 0
+        volume = {topic: {"records": 0, "bytes": 0} for topic in topics}
+        last: dict[str, dict[tuple[int, bytes], int]] = {topic: {} for topic in topics}
         while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for batch in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
-                records += len(batch)
-                size += sum(len(r.key or b"") + len(r.value or b"") for r in batch)
-        return records, size
+            for tp, batch in (await consumer.getmany(timeout_ms=500, max_records=10_000)).items():
+                volume[tp.topic]["records"] += len(batch)
+                volume[tp.topic]["bytes"] += sum(len(r.key or b"") + len(r.value or b"") for r in batch)
+                if last_per_key:
+                    kept = last[tp.topic]
+                    for r in batch:
+                        kept[tp.partition, r.key] = 0 if r.value is None else len(r.key or b"") + len(r.value)
+        if last_per_key:
+            for topic, kept in last.items():
+                volume[topic]["keys"] = sum(1 for size in kept.values() if size)
+                volume[topic]["compacted_bytes"] = sum(kept.values())
+        return volume
     finally:
         await consumer.stop()
 
