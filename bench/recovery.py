@@ -76,9 +76,11 @@ def sample_ids(portfolios: int, samples: int) -> list[str]:
 
 
 def comparable(body: bytes) -> dict:
-    """A live answer as data: decimals exact, without the answering worker's name."""
+    """A live answer as data: decimals exact, without the answering worker's name and its version
+    (an ETag: a restarted worker has a new epoch, whatever its tables hold)."""
     answer = json.loads(body, parse_float=Decimal)
     answer.pop("worker", None)
+    answer.pop("version", None)
     return answer
 
 
