@@ -155,3 +155,4 @@ class Database:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        self._pool_made = asyncio.Lock()  # a lock that waited once is bound to that event loop

@@ -59,6 +59,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from faust.types import TP
 
+from core.stored import decode
 from folio.faults import fault_point, is_armed
 from streams.batcher import BATCH_BYTES
 from streams.dead_letters import INVALID_PENDING_BATCH, dead_letter, publish_letters
@@ -168,7 +169,7 @@ class PartitionTransaction:
     def _unless_unreadable(self, key: bytes, raw: bytes, read: Callable[[], Changes]) -> Changes:
         try:
             return read()
-        except (ValueError, TypeError, KeyError, AttributeError, zlib.error) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever stops it being read: the partition must go on
             detail = f"the pending batch of partition {self.partition} cannot be read: {type(exc).__name__}: {exc}"
             log.error("%s; refused, reported as a dead letter and deleted (nothing of it applied)", detail)
             self.refused = dead_letter(self.pending_table.changelog_topic.get_topic_name(), self.partition,
@@ -188,7 +189,7 @@ class PartitionTransaction:
             log.warning("partition %s: a pending batch header without its parts; nothing to finish",
                         self.partition)
             return {}
-        return _checked(_decode(zlib.decompress(b"".join(raws))), self.databases)
+        return _checked(_decode(_decompressed(b"".join(raws))), self.databases)
 
     async def _send_pending(self, producer: AIOKafkaProducer, header: tuple[bytes, bytes],
                             parts: list[tuple[bytes, bytes]]) -> None:
@@ -273,16 +274,36 @@ MAX_PARTS = 10_000  # far above any batch (BATCH_MAX events), far below what a f
 
 
 def _checked(changes: Changes, tables: dict[str, Any]) -> Changes:
-    """`changes` if every table is one of `tables` (raises KeyError otherwise)."""
-    for name in changes:
+    """`changes` if every table is one of `tables` and every value decodes as its table's record
+    (raises otherwise): a batch that is finished is written as it is, so a value its table cannot
+    read would fail every later batch of that key."""
+    for name, items in changes.items():
         if name not in tables:
             raise KeyError(f"unknown table {name!r}")
+        for _, value in items:
+            if value is not None:
+                decode(name, value)
     return changes
 
 
+def _decompressed(raw: bytes) -> bytes:
+    """zlib's output, refused past 100 times its input (a worker's batch JSON shrinks about 12 times)."""
+    inflate = zlib.decompressobj()
+    out = inflate.decompress(raw, 100 * len(raw) + (1 << 20))
+    if inflate.unconsumed_tail:
+        raise ValueError(f"{len(raw)} compressed bytes inflate to more than {len(out)}")
+    return out + inflate.flush()
+
+
 def _decode(raw: bytes) -> Changes:
-    return {name: [(k.encode(), None if v is None else v.encode()) for k, v in items]
-            for name, items in orjson.loads(raw).items()}
+    return {name: [_item(item) for item in items] for name, items in orjson.loads(raw).items()}
+
+
+def _item(item: Any) -> tuple[bytes, bytes | None]:
+    key, value = item
+    if not isinstance(key, str) or not (value is None or isinstance(value, str)):
+        raise TypeError(f"a record is [key text, value text or null], not {item!r:.80}")
+    return key.encode(), None if value is None else value.encode()
 
 
 def _ignore_outcome(future: asyncio.Future) -> None:

@@ -505,6 +505,12 @@ UNREADABLE = {
                                     [_part("x", 0, zlib.compress(b'{"nosuch": [["k", "v"]]}'))]),
     "a batch whose keys are not text": (b'{"id": "x", "parts": 1}',
                                         [_part("x", 0, zlib.compress(b'{"ledger": [[1, "v"]]}'))]),
+    "a record that is not a key and a value": (b'{"id": "x", "parts": 1}',
+                                                [_part("x", 0, zlib.compress(b'{"books": ["ab"]}'))]),
+    "a value its table cannot read": (b'{"id": "x", "parts": 1}',
+                                      [_part("x", 0, zlib.compress(b'{"books": [["P1", "x"]]}'))]),
+    "parts that inflate a thousandfold": (b'{"id": "x", "parts": 1}',
+                                          [_part("x", 0, zlib.compress(b'{"books": [' + b" " * 50_000_000 + b"]}"))]),
 }
 
 
