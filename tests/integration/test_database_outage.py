@@ -23,6 +23,7 @@ async def test_while_postgresql_is_down_live_reads_work_and_the_sink_catches_up_
     # Reads that go to PostgreSQL on every request, here once before it stops (their pooled
     # connections then die with it), during the outage, and after it is back.
     database_reads = [f"/portfolios/{some}/valuation", f"/portfolios/{some}/performance?period=SI"]
+    await stack.wait_idle()  # the sink too: /performance is 404 until PostgreSQL has the portfolio
     async with stack.client(timeout=30) as client:
         assert [(await client.get(path)).status_code for path in database_reads] == [200, 200]
 
