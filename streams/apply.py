@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # Failures of the surroundings, not of an event: retried, never dead-lettered.
 TRANSIENT = (KafkaError, OSError, asyncio.TimeoutError)
+CUT_SHORT_WAIT = 2.0  # seconds a live read waits for the batch lock before answering 503 (finish_cut_short)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +124,29 @@ async def apply_group(ctx: LedgerContext, partition: int, group: list[Incoming],
 
 
 async def finish_cut_short(ctx: LedgerContext, partition: int | None, lock: asyncio.Lock,
-                           serving: Callable[[], bool]) -> bool:
+                           serving: Callable[[], bool], wait: float = CUT_SHORT_WAIT) -> bool:
     """Finish now a batch a crash cut short in `partition`, if it holds one; whether its tables are whole.
 
     The next batch of the partition would finish it before reading anything,
     but until then the tables may hold part of it: a live read calls this
     first, and answers 503 on False. `lock` is the one every batch is applied
-    under: held by a batch (which finishes it) or by a broker retry, the read
-    does not wait for it. `serving` is checked again under the lock: a
-    partition given away meanwhile is the next owner's to finish.
+    under. Held, the read waits up to `wait` seconds for it: right after a
+    takeover the new owner's first batch holds it while it finishes the cut-short
+    batch, and answering 503 then would fail reads for no reason (seen as a
+    lone 503 in tests/integration/test_failover.py). A broker retry can hold it
+    far longer, so the read does not wait beyond that. `serving` is checked
+    again under the lock: a partition given away meanwhile is the next owner's
+    to finish.
     """
     if partition is None or partition in ctx.flushing or not has_pending_batch(ctx.tables, partition):
         return True
-    if lock.locked():
-        return False
+    deadline = asyncio.get_running_loop().time() + wait
+    while lock.locked():
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    if partition in ctx.flushing or not has_pending_batch(ctx.tables, partition):
+        return True  # the batch that held the lock finished it
     async with lock:
         if not serving():
             return False

@@ -111,12 +111,22 @@ async def test_a_batch_being_flushed_is_left_to_its_flush(tables, monkeypatch):
     assert _cash(tables, 0) is None and tables[PENDING_TABLE].data.dbs[0].get(PENDING_KEY) is not None
 
 
-async def test_a_read_does_not_wait_for_a_busy_batch_lock_nor_finish_a_partition_it_no_longer_serves(
+async def test_a_read_waits_for_a_batch_being_applied_and_then_finishes_the_cut_short_one(tables, monkeypatch):
+    context = await _cut_short_deposit(tables, monkeypatch)
+    lock = asyncio.Lock()
+    await lock.acquire()  # the new owner's first batch, being applied
+    asyncio.get_running_loop().call_later(0.1, lock.release)
+
+    assert await asyncio.wait_for(finish_cut_short(context, 0, lock, lambda: True, wait=2.0), 3)
+    assert json.loads(_cash(tables, 0))["balance"] == "100"
+
+
+async def test_a_read_does_not_wait_longer_than_its_limit_nor_finish_a_partition_it_no_longer_serves(
         tables, monkeypatch):
     context = await _cut_short_deposit(tables, monkeypatch)
     lock = asyncio.Lock()
-    await lock.acquire()  # a batch being applied, or a broker retry
-    assert not await asyncio.wait_for(finish_cut_short(context, 0, lock, lambda: True), 1)
+    await lock.acquire()  # a broker retry, holding the lock for seconds
+    assert not await asyncio.wait_for(finish_cut_short(context, 0, lock, lambda: True, wait=0.2), 1)
     lock.release()
     assert not await finish_cut_short(context, 0, lock, lambda: False)  # given away while it waited
     assert _cash(tables, 0) is None
