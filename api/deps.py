@@ -4,6 +4,8 @@
 - `get_database` → DatabaseDep: PostgreSQL on DATABASE_URL (`.session()`,
   `.ping()`), for routes that read it only sometimes.
 - `get_session` → SessionDep: an AsyncSession (503 when PostgreSQL is down).
+- `get_db_answers` → DbAnswersDep: answers read from PostgreSQL, kept until
+  a change notice (api.db_answers).
 - `get_live_client` → LiveDep: the worker's live-state client.
 - `get_publisher` → PublisherDep: where ingested events go (Kafka).
 - `page_params` → PageDep: `limit` (1..1000, default 100) and `offset`.
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.analytics import PeriodRequest
 from api.db import Database
+from api.db_answers import DbAnswers
 from api.auth.deps import CurrentPrincipal
 from api.errors import InvalidParameter, UnsupportedMediaType, unknown_portfolio
 from api.live import LiveClient
@@ -114,6 +117,13 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
     async with database.session() as session:
         yield session
+
+
+async def get_db_answers(resources: ResourcesDep) -> DbAnswers:
+    return resources.db_answers
+
+
+DbAnswersDep = Annotated[DbAnswers, Depends(get_db_answers)]
 
 
 async def get_live_client(resources: ResourcesDep) -> LiveClient:

@@ -5,14 +5,15 @@ closes everything."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from api.auth.authenticator import Authenticator
 from api.db import Database
+from api.db_answers import ChangeListener, ChangeLog, DbAnswers
 from api.live import LiveClient
 from api.publisher import KafkaPublisher
 from api.settings import ApiSettings
 from api.stream import StreamHub
+from folio.tasks import cancel_and_wait
 
 
 class Resources:
@@ -20,6 +21,9 @@ class Resources:
         self.settings = settings
         self.database = Database(settings.database_url, settings.db_timeout)
         self.authenticator = Authenticator(settings.auth)
+        self.changes = changes = ChangeLog()
+        # Without the listener nothing is ever kept: the change log never says it is listening.
+        self.db_answers = DbAnswers(changes, ChangeListener(self.database, changes) if settings.db_answers else None)
         self._live: LiveClient | None = None
         self._publisher: KafkaPublisher | None = None
         self._stream: StreamHub | None = None
@@ -44,7 +48,7 @@ class Resources:
     def stream(self) -> StreamHub:
         """The position stream's listener, started by its first subscriber."""
         if self._stream is None:
-            self._stream = StreamHub(self.database, self.settings.stream_queue)
+            self._stream = StreamHub(self.database, self.settings.stream_queue, self.changes)
         return self._stream
 
     def start(self) -> None:
@@ -53,11 +57,8 @@ class Resources:
         self._starting = asyncio.create_task(self.publisher.start_quietly(), name="folio-api-producer-start")
 
     async def aclose(self) -> None:
-        if self._starting is not None:
-            self._starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._starting
-            self._starting = None
+        await cancel_and_wait(self._starting)
+        self._starting = None
         if self._publisher is not None:
             await self._publisher.stop()
             self._publisher = None
@@ -67,4 +68,5 @@ class Resources:
         if self._live is not None:
             await self._live.aclose()
             self._live = None
+        await self.db_answers.aclose()
         await self.database.dispose()

@@ -21,6 +21,9 @@
   comments (default 15); `FOLIO_STREAM_QUEUE`: events that may wait for one
   stream client before it is disconnected (default 5000). How far back a
   stream resumes is the sink's FOLIO_STREAM_RETENTION (folio.config).
+- `FOLIO_DB_ANSWERS`: `0` reads the live valuation's income and
+  `/performance` from PostgreSQL on every request instead of keeping them
+  until a change notice (api.db_answers; default 1).
 """
 from __future__ import annotations
 
@@ -54,6 +57,7 @@ class ApiSettings:
     cors_origins: tuple[str, ...] = ()  # none: no cross-origin answer is approved
     stream_heartbeat: float = DEFAULT_STREAM_HEARTBEAT
     stream_queue: int = DEFAULT_STREAM_QUEUE
+    db_answers: bool = True  # keep PostgreSQL answers until a change notice (api.db_answers)
     # Closed by default: with no keys and no JWT configured nobody gets in.
     auth: AuthSettings = AuthSettings()
 
@@ -82,5 +86,6 @@ class ApiSettings:
             worker_token=folio.worker_token,
             stream_heartbeat=float(os.environ.get("FOLIO_STREAM_HEARTBEAT", DEFAULT_STREAM_HEARTBEAT)),
             stream_queue=int(os.environ.get("FOLIO_STREAM_QUEUE", DEFAULT_STREAM_QUEUE)),
+            db_answers=os.environ.get("FOLIO_DB_ANSWERS", "1") != "0",
             cors_origins=tuple(o.strip() for o in os.environ.get("FOLIO_CORS_ORIGINS", "").split(",") if o.strip()),
         )

@@ -34,12 +34,14 @@ import asyncpg
 from pydantic import BaseModel
 
 from api.db import Database, asyncpg_dsn
+from api.db_answers import ChangeLog
 from api.errors import DatabaseUnavailable
 from api.models import StreamCashOut, StreamPositionOut, StreamResetOut, StreamTransactionOut
 from api.queries.rows import CashRow, PositionRow
 from api.queries.stream import LogRow, log_head, read_log
 from api.responses import position_out, valuation_out
 from api.valuation import ValuedBook, value_current
+from folio.tasks import cancel_and_wait
 from sink.stream_log import NOTIFY_CHANNEL
 
 log = logging.getLogger("folio.api.stream")
@@ -139,9 +141,12 @@ class Subscriber:
 class StreamHub:
     """The API process's one listener on the event log, and its subscribers by portfolio."""
 
-    def __init__(self, database: Database, queue_size: int) -> None:
+    def __init__(self, database: Database, queue_size: int, changes: ChangeLog | None = None) -> None:
         self.database = database
         self.queue_size = queue_size
+        # Told of the portfolios each round's rows name before any client hears of them: a client that
+        # reads /valuation after a `transaction` event is never answered from before it (api.db_answers).
+        self.changes = changes
         self.last_id: int | None = None  # the newest log row read
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._wake = asyncio.Event()
@@ -223,6 +228,10 @@ class StreamHub:
     async def _dispatch(self, rows: list[LogRow]) -> tuple[int, int]:
         """Offer the rows' events to their subscribers; (portfolios valued, events offered)."""
         named = {r.portfolio_id for r in rows}
+        if self.changes is not None:
+            for pid in named:
+                if pid is not None:
+                    self.changes.notice(pid)
         market = [r for r in rows if r.portfolio_id is None]
         # A market row moves a portfolio through what it holds; holdings change only by the portfolio's
         # own rows, so the book valued last time tells (a portfolio not valued yet is valued).
@@ -249,11 +258,8 @@ class StreamHub:
         return len(books), offered
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
 
 @dataclass

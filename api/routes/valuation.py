@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import DatabaseDep, IsoDate, LiveDep, PortfolioId
+from api.deps import DatabaseDep, DbAnswersDep, IsoDate, LiveDep, PortfolioId
 from api.kept_answers import live_json_answer
 from api.models import ValuationOut
 from api.queries.portfolios import portfolio_base_currency
@@ -19,13 +19,13 @@ router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["valuation"])
 @router.get("/valuation", responses={404: {"description": "unknown portfolio"},
                                      503: {"description": "worker or database unavailable"}})
 async def read_valuation(
-    portfolio_id: PortfolioId, live: LiveDep, database: DatabaseDep,
+    portfolio_id: PortfolioId, live: LiveDep, database: DatabaseDep, answers: DbAnswersDep,
     as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD: from PostgreSQL; absent: live")] = None,
 ) -> ValuationOut:
     if as_of is None:
         state = await live.require_portfolio(portfolio_id)
         # Income is a booked fact; PostgreSQL has it (the worker keeps no per-portfolio total).
-        income = await income_base_now(database, portfolio_id)
+        income = await answers.answer(portfolio_id, "income", lambda: income_base_now(database, portfolio_id))
         return live_json_answer(live, portfolio_id, state, ("valuation", str(income)),
                                 lambda: valuation_out(portfolio_id, None, "live", value_live(state, income)))
     async with database.session() as session:

@@ -32,6 +32,11 @@ TABLES = ("portfolios", "positions", "lots", "position_history", "cash_balances"
 NO_WORKER = "http://127.0.0.1:9"  # discard port: nothing answers
 
 
+def database_name(dsn: str) -> str:
+    """The database a URL names (its path; the socket directory is in the query)."""
+    return urlsplit(dsn).path.lstrip("/")
+
+
 def _with_database(dsn: str, database: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path=f"/{database}"))
@@ -254,6 +259,10 @@ async def make_client() -> AsyncIterator[ClientFactory]:
         # Access control has its own tests (tests/api/auth); routes' tests run with it off
         # unless they pass `auth=AuthSettings(...)`.
         settings.setdefault("auth", AuthSettings.off())
+        # Rows are inserted straight into PostgreSQL and read back at once, in this very event loop:
+        # whether the change notice is handled before the next request is a race, so answers are kept
+        # from PostgreSQL only in the tests of that (tests/api/test_db_answers.py: `db_answers=True`).
+        settings.setdefault("db_answers", False)
         app = create_app(ApiSettings(database_url=database_url, worker_url=worker_url,
                                      kafka_bootstrap=kafka_bootstrap, **settings))
         if publisher is not None:

@@ -10,6 +10,7 @@ import pytest
 
 import api.routes.positions
 from core.market import MarketData
+from tests.api.conftest import database_name
 from tests.api.live_state import cash, live_answer, lot, position
 
 
@@ -125,10 +126,11 @@ async def test_live_valuation_survives_postgresql_dropping_its_pooled_connection
     assert (await client.get("/portfolios/P1/valuation")).status_code == 200
     admin = await asyncpg.connect(postgres.dsn)
     try:  # as a PostgreSQL restart does to every pooled connection
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = $1 AND pid <> pg_backend_pid()", api_database_url.rsplit("/", 1)[1])
+        killed = await admin.fetchval("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                      "WHERE datname = $1 AND pid <> pg_backend_pid()", database_name(api_database_url))
     finally:
         await admin.close()
+    assert killed >= 1  # the pooled connection (and the test's own)
 
     response = await client.get("/portfolios/P1/valuation")
 
