@@ -17,12 +17,19 @@ after that commit, so it saw it; a commit it may have missed is announced
 after the token was taken, so it invalidates the answer.
 
 What can go wrong, and what happens:
-- The database lacks the triggers (an API newer than its schema): nothing
-  is kept until they exist.
-- The listening connection drops, or its heartbeat (`SELECT 1` every
-  HEARTBEAT seconds) stops coming back: nothing is served from memory until
-  it listens again, and answers read before that never are (a notice may
-  have been missed in between). Reads go to PostgreSQL meanwhile, as before.
+- The database lacks the triggers, or they were disabled (an API newer than
+  its schema, a restore): nothing is kept until they are there.
+- The listening connection drops: nothing is served from memory until it
+  listens again, and answers read before that never are (a notice may have
+  been missed in between). Reads go to PostgreSQL meanwhile, as before.
+- Notices stop reaching it while its connection stays up (a cut without a
+  reset, a transaction pooler, the pool following a failover elsewhere):
+  its heartbeat, a probe notified through the reads' own pool, stops coming
+  back, and after TRUSTED_FOR nothing is served from memory: the longest an
+  answer can be stale.
+- A writer session that runs with `session_replication_role = replica`
+  (pg_restore --disable-triggers, logical replication apply) fires no
+  trigger: restart the API processes after such a load.
 - Notices arrive after the commit they announce, typically well under a
   millisecond on one machine: a read in that gap may still get the answer
   from before the commit, as if it had arrived a moment earlier. Such an
@@ -38,6 +45,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -46,18 +54,17 @@ from typing import Any, TypeVar
 import asyncpg
 
 from api.db import Database, asyncpg_dsn
+from api.errors import DatabaseUnavailable
 from folio.tasks import cancel_and_wait
-from sink.change_notices import CHANNEL, EVERYTHING
+from sink.change_notices import CHANNEL, EVERYTHING, INSTALLED, PROBE_CHANNEL, TRIGGERS
 
 log = logging.getLogger("folio.api.db_answers")
 
-HEARTBEAT = 5.0  # seconds between the listening connection's SELECT 1
+HEARTBEAT = 5.0  # seconds between the listener's probes (ChangeListener)
 APPLICATION_NAME = "folio-api-change-notices"  # the listening connection, as pg_stat_activity shows it
-TRUSTED_FOR = 2 * HEARTBEAT  # without a heartbeat answered for this long, nothing is served from memory
+TRUSTED_FOR = 2 * HEARTBEAT  # without a probe heard back for this long, nothing is served from memory
 
 T = TypeVar("T")
-# Migration 011 is one transaction: its function exists exactly when its triggers do.
-_NOTICES_INSTALLED = "SELECT to_regproc('folio_notice_everything') IS NOT NULL"
 
 
 class ChangeLog:
@@ -162,15 +169,27 @@ class DbAnswers:
 
 
 class ChangeListener:
-    """One connection LISTENing on the change channel for this API process, reconnecting for ever."""
+    """One connection LISTENing on the change channel for this API process, reconnecting for ever.
+
+    Its heartbeat is a probe: every HEARTBEAT seconds it notifies PROBE_CHANNEL through the
+    database's pool (the connections reads use) and trusts the change log again only when that
+    notice comes back on the listening connection. So a listener that cannot hear the reads'
+    server (a transaction pooler, which drops LISTEN; the pool on another host after a failover; a
+    connection cut without a reset) is not trusted for longer than TRUSTED_FOR. It also checks each
+    time that the triggers are still there and enabled (a restore may have dropped or disabled them).
+    """
 
     def __init__(self, database: Database, changes: ChangeLog) -> None:
         self.database = database
         self.changes = changes
         self._task: asyncio.Task | None = None
+        self._closed = False
+        self._probe = ""
+        self._probe_back = asyncio.Event()
+        self._warned = False
 
     def ensure_started(self) -> None:
-        if self.database.url and (self._task is None or self._task.done()):
+        if self.database.url and not self._closed and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._run(), name="folio-api-change-listener")
 
     async def _run(self) -> None:
@@ -179,22 +198,16 @@ class ChangeListener:
             conn = None
             try:
                 conn = await asyncpg.connect(asyncpg_dsn(self.database.url), timeout=self.database.timeout,
+                                             command_timeout=HEARTBEAT,
                                              server_settings={"application_name": APPLICATION_NAME})
                 await conn.add_listener(CHANNEL, self._on_notice)
-                # A database without the triggers (migration 011 not applied yet) would never say a
-                # thing changed: nothing is kept until they exist.
-                while not await conn.fetchval(_NOTICES_INSTALLED, timeout=HEARTBEAT):
-                    log.warning("change notices: the database has no change-notice triggers (migration 011); "
-                                "answers are read afresh until it has")
-                    await asyncio.sleep(HEARTBEAT)
+                await conn.add_listener(PROBE_CHANNEL, self._on_probe)
                 # A connection the server closes stops the trust at once, not at the next heartbeat.
                 conn.add_termination_listener(lambda _conn: self.changes.deaf())
+                await self._until_installed(conn)
                 self.changes.listening()
                 delay = 0.2
-                while True:
-                    await asyncio.sleep(HEARTBEAT)
-                    await conn.fetchval("SELECT 1", timeout=HEARTBEAT)
-                    self.changes.heard()
+                await self._heartbeats(conn)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("change notices: database unavailable (%s); answers are read afresh; retrying in %.1fs",
                             exc, delay)
@@ -203,15 +216,55 @@ class ChangeListener:
             finally:
                 self.changes.deaf()
                 if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
+                    conn.terminate()  # nothing to close gracefully, and a cut connection would hang in close()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+    async def _installed(self, conn: asyncpg.Connection) -> bool:
+        return await conn.fetchval(INSTALLED) == TRIGGERS
+
+    async def _until_installed(self, conn: asyncpg.Connection) -> None:
+        # A database without the triggers (migration 011 not applied yet) would never say a
+        # thing changed: nothing is kept until they exist.
+        while not await self._installed(conn):
+            (log.debug if self._warned else log.warning)(
+                "change notices: the database lacks the enabled change-notice triggers (migration 011); "
+                "answers are read afresh until it has them")
+            self._warned = True
+            await asyncio.sleep(HEARTBEAT)
+
+    async def _heartbeats(self, conn: asyncpg.Connection) -> None:
+        missed = 0
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            if not await self._installed(conn):
+                self.changes.deaf()
+                await self._until_installed(conn)
+                self.changes.listening()
+                continue
+            self._probe = uuid.uuid4().hex
+            self._probe_back.clear()
+            with contextlib.suppress(DatabaseUnavailable):
+                await self.database.fetchval("SELECT pg_notify($1, $2)", PROBE_CHANNEL, self._probe)
+            try:
+                await asyncio.wait_for(self._probe_back.wait(), HEARTBEAT)
+            except TimeoutError:
+                missed += 1
+                if missed >= 3:  # listen afresh: whatever this connection hears, it is not the reads' server
+                    raise ConnectionError(f"no probe heard back in {missed} heartbeats") from None
+            else:
+                missed = 0
+                self.changes.heard()
 
     def _on_notice(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self.changes.notice(payload)
 
+    def _on_probe(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload == self._probe:
+            self._probe_back.set()
+
     async def aclose(self) -> None:
+        self._closed = True
         await cancel_and_wait(self._task)
         self._task = None
         self.changes.deaf()

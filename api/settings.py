@@ -41,6 +41,18 @@ DEFAULT_STREAM_HEARTBEAT = 15.0
 DEFAULT_STREAM_QUEUE = 5000  # one sink batch (FOLIO_SINK_BATCH) of one portfolio fits
 
 
+def _switch(name: str, default: bool) -> bool:
+    """An on/off variable: 1/0, true/false, yes/no, on/off; anything else is refused by name."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     database_url: str | None = None
@@ -86,6 +98,6 @@ class ApiSettings:
             worker_token=folio.worker_token,
             stream_heartbeat=float(os.environ.get("FOLIO_STREAM_HEARTBEAT", DEFAULT_STREAM_HEARTBEAT)),
             stream_queue=int(os.environ.get("FOLIO_STREAM_QUEUE", DEFAULT_STREAM_QUEUE)),
-            db_answers=os.environ.get("FOLIO_DB_ANSWERS", "1") != "0",
+            db_answers=_switch("FOLIO_DB_ANSWERS", True),
             cors_origins=tuple(o.strip() for o in os.environ.get("FOLIO_CORS_ORIGINS", "").split(",") if o.strip()),
         )

@@ -5,6 +5,8 @@ from importlib import resources
 
 import asyncpg
 
+from sink.change_notices import CHANNEL, EVERYTHING
+
 LOCK_ID = 0x466F6C696F  # "Folio": one migrator at a time across processes
 
 
@@ -32,4 +34,8 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
             await conn.execute(sql)
             await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name)
             applied_now.append(name)
+        if applied_now:
+            # A migration may rewrite what answers kept in the API were read from, without a trigger
+            # firing (DDL): tell them all at commit.
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, EVERYTHING)
     return applied_now

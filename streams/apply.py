@@ -141,12 +141,14 @@ async def finish_cut_short(ctx: LedgerContext, partition: int | None, lock: asyn
     if partition is None or partition in ctx.flushing or not has_pending_batch(ctx.tables, partition):
         return True
     deadline = asyncio.get_running_loop().time() + wait
-    while lock.locked():
+    # `_waiters`: just after a release the lock reads unlocked while the next batch queued for it has
+    # not run yet; taking it then would queue this read behind that whole batch.
+    while lock.locked() or getattr(lock, "_waiters", None):
         if asyncio.get_running_loop().time() >= deadline:
             return False
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
     if partition in ctx.flushing or not has_pending_batch(ctx.tables, partition):
-        return True  # the batch that held the lock finished it
+        return serving()  # the batch that held the lock finished it; the partition may have moved meanwhile
     async with lock:
         if not serving():
             return False

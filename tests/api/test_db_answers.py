@@ -8,6 +8,7 @@ from datetime import date
 import asyncpg
 import pytest
 
+import api.db_answers
 import api.routes.performance
 import api.routes.valuation
 from api.db_answers import APPLICATION_NAME, TRUSTED_FOR, ChangeLog
@@ -250,7 +251,7 @@ async def database_without_notices(postgres):
     url = _with_database(postgres.dsn, name)
     conn = await asyncpg.connect(url)
     await migrate(conn)
-    await conn.execute("DROP FUNCTION folio_notice_portfolios, folio_notice_everything CASCADE")
+    await conn.execute("DROP FUNCTION folio_notice_row, folio_notice_everything CASCADE")
     yield url, conn
     await conn.close()
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -269,3 +270,41 @@ async def test_nothing_is_kept_from_a_database_without_the_change_notice_trigger
         await asyncio.sleep(0.2)
 
     assert performance_reads == ["P1"] * 3
+
+
+async def _kept_twice(client, period) -> None:
+    await _twr(client, **period)  # starts the listener
+    await asyncio.sleep(0.3)
+    await _twr(client, **period)  # kept
+
+
+async def test_a_listener_keeps_its_trust_while_its_probes_come_back_through_the_pool(
+        short_ledger, make_client, api_database_url, performance_reads, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(api.db_answers, "HEARTBEAT", 0.1)
+    monkeypatch.setattr(api.db_answers, "TRUSTED_FOR", 0.3)
+    client = await make_client(database_url=api_database_url, db_answers=True)
+    period = {"from": "2024-01-03", "to": "2024-01-05"}
+    await _kept_twice(client, period)
+    reads_then = len(performance_reads)
+
+    await asyncio.sleep(1.0)  # ten heartbeats, three times the trust
+
+    assert await _twr(client, **period) == pytest.approx(0.16875)
+    assert len(performance_reads) == reads_then
+
+
+async def test_a_listener_that_stops_hearing_its_probes_stops_answering_from_memory(
+        short_ledger, make_client, api_database_url, performance_reads, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(api.db_answers, "HEARTBEAT", 0.1)
+    monkeypatch.setattr(api.db_answers, "TRUSTED_FOR", 0.3)
+    client = await make_client(database_url=api_database_url, db_answers=True)
+    period = {"from": "2024-01-03", "to": "2024-01-05"}
+    await _kept_twice(client, period)
+    reads_then = len(performance_reads)
+    # As through a transaction pooler: the connection is up, but what the reads' server notifies never arrives.
+    monkeypatch.setattr(api.db_answers, "PROBE_CHANNEL", "folio_heard_by_nobody")
+
+    await asyncio.sleep(1.0)
+
+    assert await _twr(client, **period) == pytest.approx(0.16875)
+    assert len(performance_reads) == reads_then + 1

@@ -11,27 +11,40 @@ import pytest
 from sink.change_notices import CHANNEL, EVERYTHING
 
 
+SENTINEL = "~sentinel~"
+
+
 class Notices:
-    def __init__(self) -> None:
+    """What a listening connection hears; `taken()` returns what arrived before a sentinel notified
+    afterwards from another connection (notices arrive in commit order), so nothing is still on its way."""
+
+    def __init__(self, sender: asyncpg.Connection) -> None:
+        self.sender = sender
         self.payloads: list[str] = []
 
     def __call__(self, _conn, _pid, _channel, payload: str) -> None:
         self.payloads.append(payload)
 
     async def taken(self) -> list[str]:
-        """What arrived so far (after a round trip on the listening connection)."""
-        await asyncio.sleep(0.05)
-        taken, self.payloads = sorted(self.payloads), []
+        await self.sender.execute("SELECT pg_notify($1, $2)", CHANNEL, SENTINEL)
+        for _ in range(500):
+            if SENTINEL in self.payloads:
+                break
+            await asyncio.sleep(0.01)
+        cut = self.payloads.index(SENTINEL)
+        taken, self.payloads = sorted(self.payloads[:cut]), self.payloads[cut + 1:]
         return taken
 
 
 @pytest.fixture
 async def notices(db, sink_database_url) -> AsyncIterator[Notices]:
-    conn = await asyncpg.connect(sink_database_url)
-    heard = Notices()
-    await conn.add_listener(CHANNEL, heard)
+    listener = await asyncpg.connect(sink_database_url)
+    sender = await asyncpg.connect(sink_database_url)
+    heard = Notices(sender)
+    await listener.add_listener(CHANNEL, heard)
     yield heard
-    await conn.close()
+    await listener.close()
+    await sender.close()
 
 
 async def _series(db, *rows: tuple[str, str, str]) -> None:
@@ -56,7 +69,7 @@ async def test_updates_and_deletes_name_their_portfolios_and_a_rolled_back_chang
     assert await notices.taken() == ["P1"]
     async with db.transaction():
         await db.execute("UPDATE daily_series SET mv = 6 WHERE portfolio_id = 'P2'")
-        assert await notices.taken() == []  # not before the commit
+        assert await notices.taken() == []  # not before the commit (the sentinel committed first)
     assert await notices.taken() == ["P2"]
     with pytest.raises(ZeroDivisionError):
         async with db.transaction():
@@ -104,3 +117,36 @@ async def test_a_portfolio_id_too_long_for_a_payload_names_everything_and_the_wr
 
     assert await notices.taken() == [EVERYTHING]
     assert await db.fetchval("SELECT count(*) FROM daily_series WHERE portfolio_id = $1", long_id) == 1
+
+
+async def test_an_update_that_moves_rows_to_another_portfolio_names_both(db, notices):
+    await _series(db, ("PA", "2024-01-02", "1"))
+    await notices.taken()
+
+    await db.execute("UPDATE daily_series SET portfolio_id = 'PB' WHERE portfolio_id = 'PA'")
+
+    assert await notices.taken() == ["PA", "PB"]
+
+
+async def test_the_sinks_batch_write_names_the_portfolios_it_wrote(db, notices):
+    from sink.runner import build_batch
+    from sink.writer import write_batch
+    from tests.core.factories import make_tx
+    from tests.sink.test_writer import CHANGELOGS, Ledger
+
+    ledger = Ledger()
+    ledger.apply(make_tx("DEPOSIT", amount="100", trade_date="2024-01-02"))
+    await write_batch(db, build_batch(ledger.records(), CHANGELOGS))
+
+    assert await notices.taken() == ["P1"]
+
+
+async def test_applying_a_migration_names_everything(db, notices, monkeypatch):
+    from sink import migrate as migrator
+
+    *done, (version, name, _sql) = migrator.migrations()
+    await db.execute("DELETE FROM schema_migrations WHERE version = $1", version)
+    monkeypatch.setattr(migrator, "migrations", lambda: [*done, (version, name, "SELECT 1")])  # it again, as a no-op
+
+    assert await migrator.migrate(db) == [name]
+    assert await notices.taken() == [EVERYTHING]

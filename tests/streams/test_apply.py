@@ -130,3 +130,21 @@ async def test_a_read_does_not_wait_longer_than_its_limit_nor_finish_a_partition
     lock.release()
     assert not await finish_cut_short(context, 0, lock, lambda: False)  # given away while it waited
     assert _cash(tables, 0) is None
+
+
+async def test_a_read_that_waited_answers_false_when_its_partition_was_given_away_meanwhile(tables, monkeypatch):
+    context = await _cut_short_deposit(tables, monkeypatch)
+    lock = asyncio.Lock()
+    serving = True
+    await lock.acquire()  # the new owner's first batch, which finishes the cut-short one; then a rebalance
+
+    async def batch_then_rebalance():
+        nonlocal serving
+        await asyncio.sleep(0.1)
+        await context.begin(0).flush(context.producer)
+        serving = False
+        lock.release()
+
+    batch = asyncio.create_task(batch_then_rebalance())
+    assert not await asyncio.wait_for(finish_cut_short(context, 0, lock, lambda: serving, wait=2.0), 3)
+    await batch
