@@ -67,9 +67,29 @@ class LiveClient:
         self.cache_bytes = cache_bytes
         self._kept: OrderedDict[str, KeptState] = OrderedDict()  # by portfolio, least recently used first
         self._kept_bytes = 0
+        self._asking: dict[str, asyncio.Future] = {}  # by portfolio: the worker being asked about it now
 
     async def portfolio(self, portfolio_id: str) -> dict[str, Any] | None:
-        """The portfolio's live state, or None when the worker does not know it."""
+        """The portfolio's live state, or None when the worker does not know it.
+
+        Reads of one portfolio that arrive while the worker is being asked about it share that
+        answer (or its error) instead of asking again: what they get is at most one round trip older
+        than they are, as if they had come a moment earlier. The ask runs as a task of its own, so a
+        reader that goes away does not cancel it for the others.
+        """
+        flight = self._asking.get(portfolio_id)
+        if flight is None or flight.done():
+            flight = self._asking[portfolio_id] = asyncio.ensure_future(self._ask_portfolio(portfolio_id))
+            flight.add_done_callback(lambda done: self._landed(portfolio_id, done))
+        return await asyncio.shield(flight)
+
+    def _landed(self, portfolio_id: str, flight: asyncio.Future) -> None:
+        if self._asking.get(portfolio_id) is flight:
+            del self._asking[portfolio_id]
+        if not flight.cancelled():
+            flight.exception()  # retrieved: every reader may have gone, and the error is theirs, not a bug
+
+    async def _ask_portfolio(self, portfolio_id: str) -> dict[str, Any] | None:
         kept = self._kept.get(portfolio_id)
         answer = await self._get(f"/live/portfolios/{quote(portfolio_id, safe='')}/",
                                  {"If-None-Match": kept.etag} if kept else None)

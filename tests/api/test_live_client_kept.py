@@ -45,9 +45,11 @@ async def test_a_304_for_a_state_another_request_dropped_meanwhile_still_answers
     worker = ScriptedWorker(_answer(200, '"e1"', STATE), _answer(304, '"e1"'), _answer(200, None, STATE))
     first = await worker.portfolio("P1")
     worker.gate = asyncio.Event()
-    waiting = asyncio.create_task(worker.portfolio("P1"))  # sent If-None-Match, waits for its 304
+    # Reads of one portfolio share one ask (LiveClient.portfolio), so two asks overlap only when
+    # something else drops the kept state meanwhile (the LRU for another portfolio): asked directly here.
+    waiting = asyncio.create_task(worker._ask_portfolio("P1"))  # sent If-None-Match, waits for its 304
     await asyncio.sleep(0)
-    await worker.portfolio("P1")  # meanwhile an answer without ETag drops the kept state
+    await worker._ask_portfolio("P1")  # meanwhile an answer without ETag drops the kept state
     worker.gate.set()
     assert await waiting is first  # was a KeyError (HTTP 500) before
 
@@ -100,3 +102,38 @@ async def test_a_forwarded_answer_is_kept_by_the_version_in_its_body_and_its_rel
     first = await worker.portfolio("P1")
     assert await worker.portfolio("P1") is first
     assert worker.asked[1] == {"If-None-Match": '"e7"'}
+
+
+async def test_reads_of_one_portfolio_that_arrive_while_it_is_being_asked_share_one_worker_request():
+    import asyncio
+
+    from aiohttp import web
+
+    from api.live import LiveClient
+
+    asked: list[str] = []
+
+    async def slow_live(request: web.Request) -> web.Response:
+        asked.append(request.match_info["pid"])
+        await asyncio.sleep(0.2)
+        return web.json_response({"book": {}, "positions": [], "cash": [], "version": '"v1"'},
+                                 headers={"ETag": '"v1"'})
+
+    app = web.Application()
+    app.router.add_get("/live/portfolios/{pid}/", slow_live)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    client = LiveClient(f"http://127.0.0.1:{port}")
+    try:
+        first, second, other = await asyncio.gather(client.portfolio("P1"), client.portfolio("P1"),
+                                                    client.portfolio("P2"))
+        again = await client.portfolio("P1")  # after the shared one landed: asked again
+    finally:
+        await client.aclose()
+        await runner.cleanup()
+
+    assert first is second and first["positions"] == [] and other is not first
+    assert sorted(asked) == ["P1", "P1", "P2"]
