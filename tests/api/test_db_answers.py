@@ -272,20 +272,23 @@ async def test_nothing_is_kept_from_a_database_without_the_change_notice_trigger
     assert performance_reads == ["P1"] * 3
 
 
-async def _kept_twice(client, period) -> None:
-    await _twr(client, **period)  # starts the listener
-    await asyncio.sleep(0.3)
-    await _twr(client, **period)  # kept
-
-
-async def test_a_listener_keeps_its_trust_while_its_probes_come_back_through_the_pool(
-        short_ledger, make_client, api_database_url, performance_reads, monkeypatch):  # noqa: F811
+@pytest.fixture
+async def kept_with_fast_probes(short_ledger, make_client, api_database_url, performance_reads, monkeypatch):  # noqa: F811
+    """A client whose listener probes every 0.1 s and trusts itself 0.3 s, with P1's answer kept;
+    (client, the period asked, PostgreSQL reads so far)."""
     monkeypatch.setattr(api.db_answers, "HEARTBEAT", 0.1)
     monkeypatch.setattr(api.db_answers, "TRUSTED_FOR", 0.3)
     client = await make_client(database_url=api_database_url, db_answers=True)
     period = {"from": "2024-01-03", "to": "2024-01-05"}
-    await _kept_twice(client, period)
-    reads_then = len(performance_reads)
+    await _twr(client, **period)  # starts the listener
+    await asyncio.sleep(0.3)
+    await _twr(client, **period)  # kept
+    return client, period, len(performance_reads)
+
+
+async def test_a_listener_keeps_its_trust_while_its_probes_come_back_through_the_pool(
+        kept_with_fast_probes, performance_reads):
+    client, period, reads_then = kept_with_fast_probes
 
     await asyncio.sleep(1.0)  # ten heartbeats, three times the trust
 
@@ -294,13 +297,8 @@ async def test_a_listener_keeps_its_trust_while_its_probes_come_back_through_the
 
 
 async def test_a_listener_that_stops_hearing_its_probes_stops_answering_from_memory(
-        short_ledger, make_client, api_database_url, performance_reads, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(api.db_answers, "HEARTBEAT", 0.1)
-    monkeypatch.setattr(api.db_answers, "TRUSTED_FOR", 0.3)
-    client = await make_client(database_url=api_database_url, db_answers=True)
-    period = {"from": "2024-01-03", "to": "2024-01-05"}
-    await _kept_twice(client, period)
-    reads_then = len(performance_reads)
+        kept_with_fast_probes, performance_reads, monkeypatch):
+    client, period, reads_then = kept_with_fast_probes
     # As through a transaction pooler: the connection is up, but what the reads' server notifies never arrives.
     monkeypatch.setattr(api.db_answers, "PROBE_CHANNEL", "folio_heard_by_nobody")
 
