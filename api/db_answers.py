@@ -61,6 +61,7 @@ from sink.change_notices import CHANNEL, EVERYTHING, INSTALLED, PROBE_CHANNEL, T
 log = logging.getLogger("folio.api.db_answers")
 
 HEARTBEAT = 5.0  # seconds between the listener's probes (ChangeListener)
+LISTENER_TIMEOUT = 5.0  # seconds for the listening connection's own queries
 APPLICATION_NAME = "folio-api-change-notices"  # the listening connection, as pg_stat_activity shows it
 TRUSTED_FOR = 2 * HEARTBEAT  # without a probe heard back for this long, nothing is served from memory
 
@@ -198,14 +199,12 @@ class ChangeListener:
             conn = None
             try:
                 conn = await asyncpg.connect(asyncpg_dsn(self.database.url), timeout=self.database.timeout,
-                                             command_timeout=HEARTBEAT,
+                                             command_timeout=LISTENER_TIMEOUT,
                                              server_settings={"application_name": APPLICATION_NAME})
                 await conn.add_listener(CHANNEL, self._on_notice)
                 await conn.add_listener(PROBE_CHANNEL, self._on_probe)
                 # A connection the server closes stops the trust at once, not at the next heartbeat.
                 conn.add_termination_listener(lambda _conn: self.changes.deaf())
-                await self._until_installed(conn)
-                self.changes.listening()
                 delay = 0.2
                 await self._heartbeats(conn)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -220,26 +219,34 @@ class ChangeListener:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    async def _installed(self, conn: asyncpg.Connection) -> bool:
-        return await conn.fetchval(INSTALLED) == TRIGGERS
+    async def _installed(self, conn: asyncpg.Connection) -> str | None:
+        """The version of the triggers' rows when every one is there and enabled, else None."""
+        row = await conn.fetchrow(INSTALLED, list(TRIGGERS))
+        return row["version"] if row["complete"] else None
 
-    async def _until_installed(self, conn: asyncpg.Connection) -> None:
-        # A database without the triggers (migration 011 not applied yet) would never say a
+    async def _until_installed(self, conn: asyncpg.Connection) -> str:
+        # A database without the triggers (migrations 011-012 not applied yet) would never say a
         # thing changed: nothing is kept until they exist.
-        while not await self._installed(conn):
+        while (version := await self._installed(conn)) is None:
             (log.debug if self._warned else log.warning)(
-                "change notices: the database lacks the enabled change-notice triggers (migration 011); "
+                "change notices: the database lacks the enabled change-notice triggers (migrations 011-012); "
                 "answers are read afresh until it has them")
             self._warned = True
             await asyncio.sleep(HEARTBEAT)
+        self._warned = False
+        return version
 
     async def _heartbeats(self, conn: asyncpg.Connection) -> None:
+        triggers = await self._until_installed(conn)
+        self.changes.listening()
         missed = 0
         while True:
             await asyncio.sleep(HEARTBEAT)
-            if not await self._installed(conn):
+            if await self._installed(conn) != triggers:
+                # Gone, disabled, or changed since (disabled and enabled again between two checks
+                # leaves a new row version): notices may have been missed; trust nothing read before.
                 self.changes.deaf()
-                await self._until_installed(conn)
+                triggers = await self._until_installed(conn)
                 self.changes.listening()
                 continue
             self._probe = uuid.uuid4().hex
@@ -249,12 +256,18 @@ class ChangeListener:
             try:
                 await asyncio.wait_for(self._probe_back.wait(), HEARTBEAT)
             except TimeoutError:
+                # Notices in between may have been lost (a pooler hands LISTEN's session around):
+                # nothing read before counts once probes come back.
+                self.changes.deaf()
                 missed += 1
                 if missed >= 3:  # listen afresh: whatever this connection hears, it is not the reads' server
                     raise ConnectionError(f"no probe heard back in {missed} heartbeats") from None
             else:
+                if missed:
+                    self.changes.listening()
+                else:
+                    self.changes.heard()
                 missed = 0
-                self.changes.heard()
 
     def _on_notice(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self.changes.notice(payload)

@@ -34,6 +34,7 @@ from urllib.parse import quote
 import aiohttp
 
 from api.errors import WorkerUnavailable, unknown_portfolio
+from folio.tasks import cancel_and_wait
 from folio.telemetry import STAGE_METRICS_PATH
 
 
@@ -68,6 +69,7 @@ class LiveClient:
         self._kept: OrderedDict[str, KeptState] = OrderedDict()  # by portfolio, least recently used first
         self._kept_bytes = 0
         self._asking: dict[str, asyncio.Future] = {}  # by portfolio: the worker being asked about it now
+        self._closed = False
 
     async def portfolio(self, portfolio_id: str) -> dict[str, Any] | None:
         """The portfolio's live state, or None when the worker does not know it.
@@ -182,6 +184,8 @@ class LiveClient:
 
     async def _get(self, path: str, headers: dict[str, str] | None = None) -> WorkerAnswer:
         """The first reachable worker's answer."""
+        if self._closed:
+            raise WorkerUnavailable("the API is shutting down")
         failures = []
         for url in self.base_urls:
             try:
@@ -191,6 +195,8 @@ class LiveClient:
         raise WorkerUnavailable("; ".join(failures))
 
     async def _ask(self, url: str, path: str, headers: dict[str, str] | None) -> WorkerAnswer:
+        if self._closed:
+            raise WorkerUnavailable("the API is shutting down")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
         async with self._session.get(url + path, headers=headers) as response:
@@ -198,6 +204,9 @@ class LiveClient:
                                 response.headers.get("ETag"), await response.read())
 
     async def aclose(self) -> None:
+        self._closed = True
+        for flight in list(self._asking.values()):  # shared asks outlive their readers: end them here
+            await cancel_and_wait(flight)
         if self._session is not None:
             await self._session.close()
 

@@ -144,11 +144,13 @@ async def finish_cut_short(ctx: LedgerContext, partition: int | None, lock: asyn
     # `_waiters`: just after a release the lock reads unlocked while the next batch queued for it has
     # not run yet; taking it then would queue this read behind that whole batch.
     while lock.locked() or getattr(lock, "_waiters", None):
+        if partition in ctx.flushing or not has_pending_batch(ctx.tables, partition):
+            return serving()  # a batch that held the lock finished it; the partition may have moved meanwhile
         if asyncio.get_running_loop().time() >= deadline:
             return False
         await asyncio.sleep(0.05)
     if partition in ctx.flushing or not has_pending_batch(ctx.tables, partition):
-        return serving()  # the batch that held the lock finished it; the partition may have moved meanwhile
+        return serving()
     async with lock:
         if not serving():
             return False

@@ -18,6 +18,8 @@ from pathlib import Path
 from folio.devenv.lifeline import bound_to_this_process
 from folio.devenv.run_state import ChildStatus, write_children
 
+API_SERVER_FLAGS = ("--loop", "asyncio", "--http", "httptools")  # uvicorn's, named (api_spec)
+
 
 @dataclass
 class ProcessSpec:
@@ -58,13 +60,16 @@ def postgres_guard_spec(pgdata: Path) -> ProcessSpec:
 def api_spec(port: int, worker_urls: list[str] | None = None) -> ProcessSpec:
     """The API; with several positions workers it lists them all, so live reads survive one dying.
 
+    API_SERVER_FLAGS: asyncio's loop and httptools named, not left to what is installed (uvloop, if
+    present, starved some of 100 connections for up to 1.5 s: bench/README.md).
     Proxy headers off: uvicorn would otherwise take X-Forwarded-For from any
     local caller as its address (it trusts 127.0.0.1), and the audit log's
     `client` and the loopback checks must be the real peer.
     """
     env = {"FOLIO_WORKER_URL": ",".join(worker_urls)} if worker_urls else {}
     return ProcessSpec("api", [sys.executable, "-m", "folio.devenv.api", "api.main:api", "--host", "127.0.0.1",
-                               "--port", str(port), "--log-level", "warning", "--no-proxy-headers"], env)
+                               "--port", str(port), "--log-level", "warning", "--no-proxy-headers",
+                               *API_SERVER_FLAGS], env)
 
 
 @dataclass

@@ -251,7 +251,8 @@ async def database_without_notices(postgres):
     url = _with_database(postgres.dsn, name)
     conn = await asyncpg.connect(url)
     await migrate(conn)
-    await conn.execute("DROP FUNCTION folio_notice_row, folio_notice_everything CASCADE")
+    await conn.execute("DROP FUNCTION folio_notice_row, folio_notice_portfolios, folio_notice_portfolios_updated,"
+                       " folio_notice_everything CASCADE")
     yield url, conn
     await conn.close()
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -306,3 +307,17 @@ async def test_a_listener_that_stops_hearing_its_probes_stops_answering_from_mem
 
     assert await _twr(client, **period) == pytest.approx(0.16875)
     assert len(performance_reads) == reads_then + 1
+
+
+async def test_a_trigger_disabled_and_enabled_again_between_two_checks_drops_what_was_kept(
+        kept_with_fast_probes, performance_reads, short_ledger):  # noqa: F811
+    client, period, _ = kept_with_fast_probes
+
+    async with short_ledger.conn.transaction():  # a write nobody is told of, and no trace in a later check
+        await short_ledger.conn.execute("ALTER TABLE daily_series DISABLE TRIGGER daily_series_updated")
+        await short_ledger.conn.execute(
+            "UPDATE daily_series SET mv = 1650 WHERE portfolio_id = 'P1' AND date = '2024-01-05'")
+        await short_ledger.conn.execute("ALTER TABLE daily_series ENABLE TRIGGER daily_series_updated")
+    await asyncio.sleep(0.5)  # a few checks
+
+    assert await _twr(client, **period) == pytest.approx(0.271875)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from api.errors import WorkerUnavailable
 from api.live import ANSWERS_PER_STATE, LiveClient, WorkerAnswer
 
 STATE = b'{"book": {"portfolio_id": "P1"}, "positions": [], "cash": [], "market": {}}'
@@ -137,3 +138,26 @@ async def test_reads_of_one_portfolio_that_arrive_while_it_is_being_asked_share_
 
     assert first is second and first["positions"] == [] and other is not first
     assert sorted(asked) == ["P1", "P1", "P2"]
+
+
+async def test_closing_the_client_ends_a_shared_ask_still_in_flight_and_asks_nothing_more():
+    worker = ScriptedWorker(_answer(304, '"e1"'))
+    worker.gate = asyncio.Event()  # the worker never answers
+    reading = asyncio.create_task(worker.portfolio("P1"))
+    await asyncio.sleep(0)
+
+    await worker.aclose()
+
+    try:
+        await reading
+    except (asyncio.CancelledError, WorkerUnavailable):
+        pass
+    else:
+        raise AssertionError("the read should have ended with the client")
+    assert worker._asking == {}
+    try:
+        await worker.ping()
+    except WorkerUnavailable as exc:
+        assert "shutting down" in str(exc)
+    else:
+        raise AssertionError("a closed client asks nothing")

@@ -148,3 +148,21 @@ async def test_a_read_that_waited_answers_false_when_its_partition_was_given_awa
     batch = asyncio.create_task(batch_then_rebalance())
     assert not await asyncio.wait_for(finish_cut_short(context, 0, lock, lambda: serving, wait=2.0), 3)
     await batch
+
+
+async def test_a_waiting_read_returns_as_soon_as_the_batch_holding_the_lock_has_finished_the_cut_short_one(
+        tables, monkeypatch):
+    context = await _cut_short_deposit(tables, monkeypatch)
+    lock = asyncio.Lock()
+    await lock.acquire()  # the new owner's first batch: it finishes the cut-short batch, then applies its own
+
+    async def long_batch():
+        await context.begin(0).flush(context.producer)
+        await asyncio.sleep(1.5)
+        lock.release()
+
+    batch = asyncio.create_task(long_batch())
+    started = asyncio.get_running_loop().time()
+    assert await finish_cut_short(context, 0, lock, lambda: True, wait=2.0)
+    assert asyncio.get_running_loop().time() - started < 1.0  # not after the whole batch
+    await batch
