@@ -112,8 +112,8 @@ async def resolve_window(session: AsyncSession, portfolio_id: str, request: Peri
 
 
 def window_on(request: PeriodRequest, first_date: date | None, anchor: date | None) -> Window:
-    """The request's window, `anchor` being its as_of, its to, or else the portfolio's horizon."""
-    request.check()
+    """The request's window, `anchor` being its as_of, its to, or else the portfolio's horizon;
+    `request` checked already (`request.check()`, before anything is read for it)."""
     if anchor is None:  # nothing was ever traded or priced
         return Window(request.from_, request.to, None)
     if request.period is not None:

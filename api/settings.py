@@ -32,25 +32,13 @@ from dataclasses import dataclass
 
 from api.auth.settings import AuthSettings
 from api.readiness import ReadinessLimits
-from folio.config import load_settings
+from folio.config import load_settings, switch
 
 DEFAULT_WORKER_URL = "http://127.0.0.1:6066"
 # 10,000 items (the most one request may hold) of about 400 bytes each, twice over.
 DEFAULT_MAX_BODY_BYTES = 8 << 20
 DEFAULT_STREAM_HEARTBEAT = 15.0
 DEFAULT_STREAM_QUEUE = 5000  # one sink batch (FOLIO_SINK_BATCH) of one portfolio fits
-
-
-def _switch(name: str, default: bool) -> bool:
-    """An on/off variable: 1/0, true/false, yes/no, on/off; anything else is refused by name."""
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -98,6 +86,6 @@ class ApiSettings:
             worker_token=folio.worker_token,
             stream_heartbeat=float(os.environ.get("FOLIO_STREAM_HEARTBEAT", DEFAULT_STREAM_HEARTBEAT)),
             stream_queue=int(os.environ.get("FOLIO_STREAM_QUEUE", DEFAULT_STREAM_QUEUE)),
-            db_answers=_switch("FOLIO_DB_ANSWERS", True),
+            db_answers=switch("FOLIO_DB_ANSWERS", os.environ.get("FOLIO_DB_ANSWERS"), True),
             cors_origins=tuple(o.strip() for o in os.environ.get("FOLIO_CORS_ORIGINS", "").split(",") if o.strip()),
         )

@@ -37,11 +37,22 @@ class Settings:
         return self.kafka_bootstrap or "127.0.0.1:9092"
 
 
+_ON, _OFF = ("on", "1", "true", "yes"), ("off", "0", "false", "no")
+
+
+def switch(name: str, text: str | None, default: bool) -> bool:
+    """An on/off variable (on/off, 1/0, true/false, yes/no; unset or empty: `default`); anything else
+    is refused by name."""
+    value = (text or "").strip().lower()
+    if not value:
+        return default
+    if value not in _ON + _OFF:
+        raise ValueError(f"{name}={text!r}: expected on or off (1/0, true/false, yes/no)")
+    return value in _ON
+
+
 def auth_switch(text: str) -> bool:
-    value = text.strip().lower()
-    if value not in ("on", "off"):
-        raise ValueError(f"FOLIO_AUTH={text!r}: expected on or off")
-    return value == "on"
+    return switch("FOLIO_AUTH", text, True)
 
 
 def load_settings() -> Settings:

@@ -34,6 +34,7 @@ import orjson
 
 from folio.config import load_settings
 from folio.logs import record_fields
+from folio.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -203,9 +204,7 @@ async def heartbeat(stage: str, dsn: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 def heartbeat_service(stage: str):
@@ -219,11 +218,7 @@ def heartbeat_service(stage: str):
                 self._task = asyncio.create_task(beat_forever(stage, dsn), name=f"{stage}-heartbeat")
 
         async def on_stop(self) -> None:
-            task = getattr(self, "_task", None)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(getattr(self, "_task", None))
 
     Heartbeat.__name__ = f"{stage.title()}Heartbeat"
     return Heartbeat

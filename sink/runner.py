@@ -11,7 +11,6 @@ dead-lettered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -32,6 +31,7 @@ from sink.migrate import migrate
 from sink.rows import Batch, cash_row, dead_letter_row, letter_transaction, portfolio_row
 from sink.writer import write_batch
 from folio.faults import fault_point
+from folio.tasks import cancel_and_wait
 from streams.reference_feed import FETCH_WAIT_MS
 from streams.dead_letters import DEAD_LETTERS_TOPIC, dead_letter, publish_letters
 
@@ -303,10 +303,7 @@ class Sink:
                     log.warning("committing offsets failed (%r); they may be redelivered", exc)
                 telemetry.count_outcomes("sink", records, letters)
         finally:
-            if relay is not None:
-                relay.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay
+            await cancel_and_wait(relay)
             await consumer.stop()
             await self._producer.stop()
             for conn in (self._conn, self._relay_conn):

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/portfolios/{portfolio_id}", tags=["analytics"])
 @router.get("/performance", responses={404: {"description": "unknown portfolio"}})
 async def read_performance(portfolio_id: PortfolioId, database: DatabaseDep, answers: DbAnswersDep,
                            request: PeriodDep) -> PerformanceOut:
-    request.check()  # a 422 is never kept
+    request.check()  # before anything is read or kept: a 422 costs nothing and is never kept
     body = await answers.answer(portfolio_id, ("performance", request),
                                 lambda: _performance(database, portfolio_id, request), len)
     return Response(body, media_type=JSON_MEDIA_TYPE)
